@@ -16,6 +16,9 @@ export const DROP_REASONS = [
   'vnet-truncated',
   'vnet-bad-gso-type',
   'vnet-bad-csum-offsets',
+  'vnet-gso-unsupported',
+  'vnet-gso-mismatch',
+  'vnet-gso-bad-size',
   // ARP
   'arp-truncated',
   'arp-bad-hardware',
