@@ -1,0 +1,75 @@
+/**
+ * The offload target: the emulated NIC. It owns the wire (a `Link`) and offers a miniport
+ * edge to the layer above. Every received frame is classified; a frame that belongs to no
+ * offloaded connection is indicated up the normal receive path exactly as a plain NIC would
+ * (reference §1.1, §4.12), and frames sent by the layer above go to the wire unchanged.
+ */
+import type { Link, LinkReceiver } from '../link/link.js';
+import type { MacAddress } from '../wire/addr.js';
+import type { VnetHeader } from '../wire/vnet.js';
+import type { MiniportAttributes, MiniportEdge, NblOffloadInfo, ProtocolEdge } from '../ndis/edges.js';
+
+export interface OffloadTargetOptions {
+  readonly link: Link;
+  /** The NIC's MAC address (the emulator's own; the kernel side of the TAP has another). */
+  readonly macAddress: MacAddress;
+}
+
+export interface OffloadTargetStats {
+  /** Frames indicated up the normal receive path. */
+  indicatedFrames: number;
+  /** Frames sent for the layer above on the normal send path. */
+  sentFrames: number;
+  /** Frames received before any protocol was bound (dropped). */
+  unboundDrops: number;
+}
+
+export class OffloadTarget implements MiniportEdge, LinkReceiver {
+  readonly attributes: MiniportAttributes;
+  readonly stats: OffloadTargetStats = { indicatedFrames: 0, sentFrames: 0, unboundDrops: 0 };
+  private upper: ProtocolEdge | undefined;
+  private readonly link: Link;
+
+  constructor(options: OffloadTargetOptions) {
+    this.link = options.link;
+    const caps = options.link.capabilities;
+    this.attributes = {
+      macAddress: options.macAddress,
+      mtu: options.link.mtu,
+      taskOffload: {
+        txChecksum: caps.txChecksumOffload,
+        rxChecksum: caps.vnet,
+        lsoV2Ipv4: caps.tso,
+        lsoV2Ipv6: caps.tso,
+        // An IPv4 total length (or IPv6 payload length) is 16 bits: leave room for a 20-byte IPv4
+        // header and a TCP header with full options.
+        lsoMaxOffloadSize: caps.tso ? 65535 - 20 - 60 : 0,
+      },
+    };
+    options.link.setReceiver(this);
+  }
+
+  bindUpper(upper: ProtocolEdge): void {
+    if (this.upper !== undefined) throw new Error('OffloadTarget: a protocol is already bound');
+    this.upper = upper;
+  }
+
+  sendNetBufferLists(frame: Uint8Array, info: NblOffloadInfo | undefined): void {
+    this.stats.sentFrames++;
+    this.link.send(frame, info);
+  }
+
+  onFrame(frame: Uint8Array, vnet: VnetHeader | undefined): void {
+    const upper = this.upper;
+    if (upper === undefined) {
+      this.stats.unboundDrops++;
+      return;
+    }
+    this.stats.indicatedFrames++;
+    upper.receiveNetBufferLists(frame, vnet);
+  }
+
+  onBatchEnd(): void {
+    this.upper?.receiveComplete();
+  }
+}

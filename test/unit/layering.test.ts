@@ -1,0 +1,26 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkLayering } from '../../scripts/check-layering.js';
+
+describe('layering (DESIGN.md module table)', () => {
+  it('src/ has no import that crosses a forbidden boundary', () => {
+    const violations = checkLayering(resolve(__dirname, '../../src'));
+    expect(violations.map((v) => `${v.file}:${v.line} ${v.specifier}: ${v.why}`)).toEqual([]);
+  });
+
+  it('reports a host -> target import, a node: import in wire/ and an unknown package', () => {
+    const root = mkdtempSync(join(tmpdir(), 'chimney-layering-'));
+    try {
+      for (const d of ['host', 'target', 'wire']) mkdirSync(join(root, d));
+      writeFileSync(join(root, 'target', 't.ts'), 'export const t = 1;\n');
+      writeFileSync(join(root, 'host', 'h.ts'), "import { t } from '../target/t.js';\nexport const h = t;\n");
+      writeFileSync(join(root, 'wire', 'w.ts'), "import { readFileSync } from 'node:fs';\nimport x from 'left-pad';\nexport { readFileSync, x };\n");
+      const found = checkLayering(root);
+      expect(found.map((v) => `${v.file}:${v.line}`).sort()).toEqual(['host/h.ts:1', 'wire/w.ts:1', 'wire/w.ts:2']);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
