@@ -12,6 +12,7 @@ export const DROP_REASONS = [
   'eth-source-multicast',
   'vlan-truncated',
   'vlan-not-configured',
+  'vlan-qinq',
   // virtio-net header
   'vnet-truncated',
   'vnet-bad-gso-type',
