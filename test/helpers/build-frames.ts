@@ -19,6 +19,8 @@ export const DST_V6 = Uint8Array.of(0x20, 0x01, 0x00, 0x02, 0, 0, 0, 0, 0, 0, 0,
 export interface L4FrameSpec {
   readonly ipVersion: 4 | 6;
   readonly protocol?: 'tcp' | 'udp';
+  /** Swap source and destination MAC and IP addresses (the reply direction; ports are given explicitly). */
+  readonly reverse?: boolean;
   readonly vlanId?: number;
   readonly srcPort?: number;
   readonly dstPort?: number;
@@ -60,8 +62,9 @@ export function buildL4Frame(spec: L4FrameSpec): BuiltFrame {
   const l4Len = l4HeaderLen + spec.payload.length;
   const frame = new Uint8Array(ethLen + ipHeaderLen + l4Len);
   const dv = new DataView(frame.buffer);
-  frame.set(DST_MAC, 0);
-  frame.set(SRC_MAC, 6);
+  const rev = spec.reverse ?? false;
+  frame.set(rev ? SRC_MAC : DST_MAC, 0);
+  frame.set(rev ? DST_MAC : SRC_MAC, 6);
   let off = 12;
   if (spec.vlanId !== undefined) {
     dv.setUint16(off, 0x8100);
@@ -79,8 +82,8 @@ export function buildL4Frame(spec: L4FrameSpec): BuiltFrame {
     dv.setUint16(l3 + 6, 0x4000); // DF
     frame[l3 + 8] = 64;
     frame[l3 + 9] = protocol;
-    frame.set(SRC_V4, l3 + 12);
-    frame.set(DST_V4, l3 + 16);
+    frame.set(rev ? DST_V4 : SRC_V4, l3 + 12);
+    frame.set(rev ? SRC_V4 : DST_V4, l3 + 16);
     frame.set(ipOptions, l3 + 20);
     dv.setUint16(l3 + 10, internetChecksum(frame, l3, ipHeaderLen));
   } else {
@@ -88,8 +91,8 @@ export function buildL4Frame(spec: L4FrameSpec): BuiltFrame {
     dv.setUint16(l3 + 4, l4Len);
     frame[l3 + 6] = protocol;
     frame[l3 + 7] = 64;
-    frame.set(SRC_V6, l3 + 8);
-    frame.set(DST_V6, l3 + 24);
+    frame.set(rev ? DST_V6 : SRC_V6, l3 + 8);
+    frame.set(rev ? SRC_V6 : DST_V6, l3 + 24);
   }
   dv.setUint16(l4, spec.srcPort ?? 40000);
   dv.setUint16(l4 + 2, spec.dstPort ?? 5001);
