@@ -112,6 +112,8 @@ export const DROP_REASONS = [
   'link-frame-too-big',
   'link-tx-queue-full',
   'link-down',
+  /** A frame asked for checksum or segmentation offload on a link without a virtio-net header. */
+  'link-no-vnet',
   'impair-loss',
   'impair-corrupt',
   'impair-rate-limit',
