@@ -35,8 +35,8 @@ export interface SimLinkOptions {
   /** Most frames per receive batch (a TAP read returns at most its batch size). Default unlimited. */
   readonly batchSize?: number;
   /**
-   * Largest frame `send` accepts. Default: mtu + Ethernet header + one 802.1Q tag, or, with
-   * `vnet`, the largest GSO super-frame (64 KiB IP packet plus those headers).
+   * Largest frame `send` accepts. Default, as TapLink: mtu + Ethernet header + one 802.1Q tag,
+   * or, with `vnet`, the largest GSO super-frame (a 64 KiB IP packet plus the Ethernet header).
    */
   readonly maxFrameSize?: number;
   /**
@@ -70,7 +70,7 @@ export class SimLink implements Link {
   readonly mtu: number;
   readonly capabilities: LinkCapabilities;
   readonly stats: LinkStats = newLinkStats();
-  /** Drops by reason: `link-frame-too-big` (send), `link-down` (send or delivery after close). */
+  /** Drops by reason: `link-frame-too-big`, `link-no-vnet` (send), `link-down` (send or delivery after close). */
   readonly drops = new DropCounters();
   /** Frames written by a single-ended link (no peer), in order. Unused on a pair. */
   readonly sent: SimSentFrame[] = [];
@@ -110,7 +110,7 @@ export class SimLink implements Link {
     if (!(latencyMs >= 0)) throw new RangeError(`SimLink: latencyMs must be >= 0, got ${latencyMs}`);
     if (!(batchSize >= 1)) throw new RangeError(`SimLink: batchSize must be >= 1, got ${batchSize}`);
     const vnet = options.vnet ?? false;
-    const maxFrameSize = options.maxFrameSize ?? (vnet ? GSO_MAX_IP_LEN : mtu) + ETH_HEADER_LEN + VLAN_TAG_LEN;
+    const maxFrameSize = options.maxFrameSize ?? (vnet ? GSO_MAX_IP_LEN + ETH_HEADER_LEN : mtu + ETH_HEADER_LEN + VLAN_TAG_LEN);
     this.scheduler = scheduler;
     this.name = options.name ?? 'sim0';
     this.mtu = mtu;
@@ -136,8 +136,11 @@ export class SimLink implements Link {
       return;
     }
     if (vnet !== undefined && !this.capabilities.vnet && (vnet.flags !== 0 || vnet.gsoType !== VNET_GSO_NONE)) {
-      // A programmer error, not wire input: a link without a virtio-net header cannot carry offload requests.
-      throw new TypeError(`SimLink ${this.name}: a virtio-net header with flags or GSO on a link without vnet`);
+      // Without a virtio-net header nothing can finish the checksum or cut the frame: it would
+      // reach the wire broken. Dropped and counted, as TapLink does.
+      this.stats.txDropped++;
+      this.drops.count('link-no-vnet');
+      return;
     }
     this.txQueue.push({ frame: frame.slice(), vnet: this.capabilities.vnet ? copyVnet(vnet ?? VNET_NONE) : undefined });
     this.flushTimer ??= this.scheduler.setTimer(() => {

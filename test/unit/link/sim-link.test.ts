@@ -100,10 +100,13 @@ describe('SimLink pair', () => {
     expect(a.stats.txFrames).toBe(1);
   });
 
-  it('refuses a virtio-net offload request on a link without vnet (a programmer error)', () => {
+  it('drops and counts a virtio-net offload request on a link without vnet, as TapLink does', () => {
     const [a] = SimLink.pair(new SimScheduler());
-    expect(() => a.send(frame(1), { ...VNET_NONE, flags: VNET_F_NEEDS_CSUM })).toThrow(TypeError);
-    expect(() => a.send(frame(1), VNET_NONE)).not.toThrow();
+    a.send(frame(1), { ...VNET_NONE, flags: VNET_F_NEEDS_CSUM });
+    a.send(frame(2), VNET_NONE);
+    a.flush();
+    expect(a.drops.get('link-no-vnet')).toBe(1);
+    expect([a.stats.txDropped, a.stats.txFrames]).toEqual([1, 1]);
   });
 
   it('passes virtio-net headers through unchanged on a vnet pair, and an empty header for plain sends', () => {
