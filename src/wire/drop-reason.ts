@@ -74,6 +74,7 @@ export const DROP_REASONS = [
   'ndisc-bad-hop-limit',
   'ndisc-bad-option',
   'ndisc-bad-target',
+  'ndisc-bad-address',
   'ndisc-not-for-us',
   'ndisc-dad-conflict',
   // UDP
