@@ -42,25 +42,30 @@ export const DEFAULT_NEIGHBOR_PARAMS: NeighborParams = Object.freeze({
   staleGcMs: 60_000,
 });
 
-export interface NeighborProber<A> {
+export interface NeighborProber<A, I> {
   /**
    * Sends a solicitation for `address`: broadcast/multicast when `unicastTo` is undefined
    * (resolution), unicast to the cached address when probing reachability (§7.3.3).
    */
   solicit(address: A, unicastTo: MacAddress | undefined): void;
-  /** Transmits a queued frame whose destination MAC has been written in. */
-  transmit(frame: Uint8Array): void;
+  /** Transmits a frame whose destination MAC has been written in, with the offload information it was queued with. */
+  transmit(frame: Uint8Array, info: I | undefined): void;
   /** Counts a queued frame dropped because resolution failed or the queue overflowed. */
   dropped(reason: 'neigh-queue-full' | 'neigh-resolution-failed', frame: Uint8Array): void;
 }
 
-interface Entry<A> {
+interface Queued<I> {
+  readonly frame: Uint8Array;
+  readonly info: I | undefined;
+}
+
+interface Entry<A, I> {
   readonly address: A;
   state: NeighborState;
   mac: MacAddress | undefined;
   isRouter: boolean;
   probes: number;
-  queue: Uint8Array[];
+  queue: Queued<I>[];
   timer: TimerHandle | undefined;
   /** When the entry last changed state or was confirmed (for `ip neigh`-style listings). */
   updatedAt: number;
@@ -81,14 +86,14 @@ export interface NeighborEntrySnapshot<A> {
  * `A` is the address type (a number for IPv4, a 16-byte array for IPv6); `keyOf` maps it to a
  * Map key with value equality.
  */
-export class NeighborCache<A> {
-  private readonly entries = new Map<string | number, Entry<A>>();
+export class NeighborCache<A, I = unknown> {
+  private readonly entries = new Map<string | number, Entry<A, I>>();
   private readonly params: NeighborParams;
 
   constructor(
     private readonly scheduler: Scheduler,
     private readonly random: Random,
-    private readonly prober: NeighborProber<A>,
+    private readonly prober: NeighborProber<A, I>,
     private readonly keyOf: (address: A) => string | number,
     params: Partial<NeighborParams> = {},
   ) {
@@ -116,11 +121,11 @@ export class NeighborCache<A> {
    * `address`: at once when the address is known, otherwise after resolution. The frame is
    * copied when it has to wait.
    */
-  send(address: A, frame: Uint8Array): void {
+  send(address: A, frame: Uint8Array, info?: I): void {
     const mac = this.lookup(address);
     if (mac !== undefined) {
       frame.set(mac, 0);
-      this.prober.transmit(frame);
+      this.prober.transmit(frame, info);
       return;
     }
     const key = this.keyOf(address);
@@ -134,9 +139,9 @@ export class NeighborCache<A> {
     }
     if (e.queue.length >= this.params.queueLimit) {
       const old = e.queue.shift();
-      if (old !== undefined) this.prober.dropped('neigh-queue-full', old);
+      if (old !== undefined) this.prober.dropped('neigh-queue-full', old.frame);
     }
-    e.queue.push(frame.slice());
+    e.queue.push({ frame: frame.slice(), info });
   }
 
   /**
@@ -210,7 +215,7 @@ export class NeighborCache<A> {
     for (const e of [...this.entries.values()]) this.remove(e, 'neigh-resolution-failed');
   }
 
-  private snapshot(e: Entry<A>): NeighborEntrySnapshot<A> {
+  private snapshot(e: Entry<A, I>): NeighborEntrySnapshot<A> {
     return {
       address: e.address,
       state: e.state,
@@ -222,10 +227,10 @@ export class NeighborCache<A> {
     };
   }
 
-  private create(key: string | number, address: A): Entry<A> {
+  private create(key: string | number, address: A): Entry<A, I> {
     if (this.entries.size >= this.params.maxEntries) this.evict();
     const now = this.scheduler.now();
-    const e: Entry<A> = {
+    const e: Entry<A, I> = {
       address,
       state: 'INCOMPLETE',
       mac: undefined,
@@ -242,7 +247,7 @@ export class NeighborCache<A> {
 
   /** Makes room: the least recently used entry that is not being resolved goes. */
   private evict(): void {
-    let victim: Entry<A> | undefined;
+    let victim: Entry<A, I> | undefined;
     for (const e of this.entries.values()) {
       if (e.state === 'INCOMPLETE') continue;
       if (victim === undefined || e.usedAt < victim.usedAt) victim = e;
@@ -251,7 +256,7 @@ export class NeighborCache<A> {
     if (victim !== undefined) this.remove(victim, 'neigh-resolution-failed');
   }
 
-  private enter(e: Entry<A>, state: NeighborState): void {
+  private enter(e: Entry<A, I>, state: NeighborState): void {
     // Solicitation counts belong to INCOMPLETE and PROBE; the callers entering those set them.
     if (state === 'REACHABLE' || state === 'STALE' || state === 'DELAY') e.probes = 0;
     e.state = state;
@@ -262,12 +267,12 @@ export class NeighborCache<A> {
     return this.params.reachableTimeMs * (0.5 + this.random.nextFloat());
   }
 
-  private arm(e: Entry<A>, delayMs: number | undefined): void {
+  private arm(e: Entry<A, I>, delayMs: number | undefined): void {
     if (e.timer !== undefined) this.scheduler.clearTimer(e.timer);
     e.timer = delayMs === undefined ? undefined : this.scheduler.setTimer(() => this.expire(e), delayMs);
   }
 
-  private expire(e: Entry<A>): void {
+  private expire(e: Entry<A, I>): void {
     e.timer = undefined;
     switch (e.state) {
       case 'INCOMPLETE':
@@ -306,21 +311,21 @@ export class NeighborCache<A> {
     }
   }
 
-  private flushQueue(e: Entry<A>): void {
+  private flushQueue(e: Entry<A, I>): void {
     const mac = e.mac;
     if (mac === undefined) return;
     const queued = e.queue;
     e.queue = [];
-    for (const frame of queued) {
-      frame.set(mac, 0);
-      this.prober.transmit(frame);
+    for (const q of queued) {
+      q.frame.set(mac, 0);
+      this.prober.transmit(q.frame, q.info);
     }
   }
 
-  private remove(e: Entry<A>, reason: 'neigh-resolution-failed'): void {
+  private remove(e: Entry<A, I>, reason: 'neigh-resolution-failed'): void {
     this.arm(e, undefined);
     this.entries.delete(this.keyOf(e.address));
-    for (const frame of e.queue) this.prober.dropped(reason, frame);
+    for (const q of e.queue) this.prober.dropped(reason, q.frame);
     e.queue = [];
   }
 }

@@ -40,6 +40,7 @@ export const DROP_REASONS = [
   'ipv4-ttl-expired',
   'ipv4-frag-too-big',
   'ipv4-frag-overlap',
+  'ipv4-frag-duplicate',
   'ipv4-frag-bad-offset',
   'ipv4-frag-limit',
   'ipv4-frag-timeout',
@@ -55,6 +56,7 @@ export const DROP_REASONS = [
   'ipv6-hop-limit-expired',
   'ipv6-frag-too-big',
   'ipv6-frag-overlap',
+  'ipv6-frag-duplicate',
   'ipv6-frag-bad-offset',
   'ipv6-frag-limit',
   'ipv6-frag-timeout',
@@ -118,6 +120,11 @@ export const DROP_REASONS = [
   'impair-loss',
   'impair-corrupt',
   'impair-rate-limit',
+  // Host stack
+  'icmp-echo-broadcast-ignored',
+  'ipv6-tentative-address',
+  /** The stack's own code threw while handling the frame: a bug, counted so the process survives. */
+  'internal-error',
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];
