@@ -1,0 +1,226 @@
+/**
+ * The `chimney` command.
+ *
+ *   chimney run    an emulated offload NIC with its host stack on a TAP, until SIGINT/SIGTERM
+ *   chimney fetch  one HTTP GET through the host stack, then exit
+ */
+import { createWriteStream } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { parseIpAddress } from '../wire/addr.js';
+import { type Emulator, type EmulatorOptions, startEmulator } from './emulator.js';
+import { UserError } from './errors.js';
+import { createLogger, type LogFormat, type Logger } from './log.js';
+import { parseServiceSpec, startService, type RunningService, type ServiceSpec } from './services.js';
+
+interface NetworkFlags {
+  tap: string;
+  ip: string;
+  ip6: string;
+  mtu: number;
+  netns?: string;
+  peerIp: string;
+  peerIp6: string;
+  pcap?: string;
+  impair?: string;
+  mac?: string;
+  vnet: boolean;
+  dad: number;
+  log: LogFormat;
+}
+
+function integer(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`${name} must be a whole number`);
+    return n;
+  };
+}
+
+function addNetworkOptions(cmd: Command): Command {
+  return cmd
+    .option('--tap <name>', 'TAP device (created if missing, removed at exit if created)', 'chimney0')
+    .option('--ip <cidr>', "the emulator's IPv4 address", '198.18.0.2/24')
+    .option('--ip6 <cidr>', "the emulator's IPv6 address", '2001:2::2/64')
+    .option('--mtu <n>', 'link MTU', integer('--mtu'), 1500)
+    .option('--netns <name>', "move the TAP's kernel side into this network namespace (created if missing, removed at exit if created)")
+    .option('--peer-ip <cidr>', "the kernel side's IPv4 address", '198.18.0.1/24')
+    .option('--peer-ip6 <cidr>', "the kernel side's IPv6 address", '2001:2::1/64')
+    .option('--pcap <file>', 'write a pcapng capture of every frame on the wire')
+    .option('--impair <spec>', 'impair the link, e.g. loss=0.01,dup=0.001,reorder=0.02,corrupt=0.001,seed=7')
+    .option('--mac <mac>', "the emulator's MAC address (default: derived from the TAP name)")
+    .option('--no-vnet', 'plain frames: no virtio-net header, no checksum offload, no TSO')
+    .option('--dad <n>', 'IPv6 duplicate address detection probes per address (0 skips DAD)', integer('--dad'), 1)
+    .addOption(new Option('--log <format>', 'output format').choices(['text', 'json']).default('text'));
+}
+
+function emulatorOptions(flags: NetworkFlags): EmulatorOptions {
+  return {
+    tap: flags.tap,
+    ip: flags.ip,
+    ip6: flags.ip6,
+    mtu: flags.mtu,
+    netns: flags.netns,
+    peerIp: flags.peerIp,
+    peerIp6: flags.peerIp6,
+    pcap: flags.pcap,
+    impair: flags.impair,
+    mac: flags.mac,
+    vnet: flags.vnet,
+    dadTransmits: flags.dad,
+  };
+}
+
+/** Stops the emulator on SIGINT/SIGTERM and on a crash, and always on exit (synchronous remainder). */
+function installShutdown(emulator: Emulator, log: Logger, extra: () => Promise<void>): Promise<number> {
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (code: number, reason: string): void => {
+      if (stopping) return;
+      stopping = true;
+      log.event('stopping', { reason });
+      void (async () => {
+        try {
+          await extra();
+          await emulator.stop();
+        } catch (error) {
+          log.warn(`shutdown: ${error instanceof Error ? error.message : String(error)}`);
+          code = code === 0 ? 1 : code;
+        }
+        log.event('stopped', { stats: emulator.stack.stats.toJSON() });
+        resolve(code);
+      })();
+    };
+    process.on('SIGINT', () => stop(0, 'SIGINT'));
+    process.on('SIGTERM', () => stop(0, 'SIGTERM'));
+    process.on('SIGHUP', () => stop(0, 'SIGHUP'));
+    process.on('uncaughtException', (error) => {
+      process.stderr.write(`chimney: internal error: ${error.stack ?? String(error)}\n`);
+      stop(70, 'internal error');
+    });
+    process.on('exit', () => emulator.stopSync());
+  });
+}
+
+async function runCommand(flags: NetworkFlags & { serve: ServiceSpec[] }): Promise<number> {
+  const log = createLogger(flags.log);
+  const emulator = await startEmulator(emulatorOptions(flags), log);
+  const services: RunningService[] = [];
+  try {
+    for (const spec of flags.serve) {
+      services.push(startService(emulator.stack, spec, (error) => log.warn(`--serve ${spec.kind}:${spec.port}: ${error.message}`)));
+    }
+  } catch (error) {
+    await emulator.stop();
+    throw error;
+  }
+  const exit = installShutdown(emulator, log, async () => {
+    await Promise.all(services.map((s) => s.close()));
+  });
+  log.event('ready', { ...emulator.readyInfo, serve: flags.serve.map((s) => `${s.kind}:${s.port}`) });
+  return exit;
+}
+
+async function fetchCommand(url: string, flags: NetworkFlags & { output?: string; timeout: number }): Promise<number> {
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    throw new UserError(`'${url}' is not a URL`);
+  }
+  if (target.protocol !== 'http:') throw new UserError(`only http:// URLs are supported, got ${target.protocol}`);
+  const host = target.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (parseIpAddress(host) === undefined) throw new UserError(`the host of ${url} must be an IP address literal (the host stack has no resolver)`);
+  const log = createLogger(flags.log);
+  const emulator = await startEmulator(emulatorOptions(flags), log);
+  process.on('exit', () => emulator.stopSync());
+  try {
+    const port = target.port === '' ? 80 : Number(target.port);
+    const result = await new Promise<{ status: number; bytes: number }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new UserError(`fetch ${url}: timed out after ${flags.timeout} ms`, 1)), flags.timeout);
+      const req = httpRequest(
+        {
+          host,
+          port,
+          path: `${target.pathname}${target.search}`,
+          method: 'GET',
+          headers: { 'User-Agent': 'chimney-fetch' },
+          createConnection: () => emulator.stack.connect({ host, port }) as unknown as import('node:net').Socket,
+        },
+        (res) => {
+          let bytes = 0;
+          const sink = flags.output === undefined ? process.stdout : createWriteStream(flags.output);
+          res.on('data', (chunk: Buffer) => {
+            bytes += chunk.length;
+          });
+          res.pipe(sink);
+          sink.on('error', (error) => reject(new UserError(`cannot write ${flags.output ?? 'stdout'}: ${error.message}`, 1)));
+          const finish = (): void => {
+            clearTimeout(timer);
+            resolve({ status: res.statusCode ?? 0, bytes });
+          };
+          if (sink === process.stdout) res.on('end', finish);
+          else sink.on('finish', finish);
+          res.on('error', (error) => reject(new UserError(`fetch ${url}: ${error.message}`, 1)));
+        },
+      );
+      req.on('error', (error) => {
+        clearTimeout(timer);
+        reject(new UserError(`fetch ${url}: ${error.message}`, 1));
+      });
+      req.end();
+    });
+    log.event('fetched', { url, status: result.status, bytes: result.bytes, output: flags.output });
+    return result.status >= 200 && result.status < 300 ? 0 : 1;
+  } finally {
+    await emulator.stop();
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('chimney')
+    .description('A userspace emulator of a TCP Chimney offload NIC on a Linux TAP interface')
+    .showHelpAfterError()
+    .exitOverride();
+
+  addNetworkOptions(program.command('run').description('run the emulated NIC and host stack until SIGINT/SIGTERM'))
+    .option(
+      '--serve <kind:port>',
+      'serve echo, discard, chargen or http on the host stack (repeatable)',
+      (value: string, previous: ServiceSpec[]) => [...previous, parseServiceSpec(value)],
+      [] as ServiceSpec[],
+    )
+    .action(async (flags: NetworkFlags & { serve: ServiceSpec[] }) => {
+      process.exitCode = await runCommand(flags);
+    });
+
+  addNetworkOptions(program.command('fetch').description('HTTP GET through the host stack, then exit').argument('<url>', 'http:// URL with an IP address literal'))
+    .option('-o, --output <file>', 'write the body here instead of stdout')
+    .option('--timeout <ms>', 'give up after this long', integer('--timeout'), 120_000)
+    .action(async (url: string, flags: NetworkFlags & { output?: string; timeout: number }) => {
+      process.exitCode = await fetchCommand(url, flags);
+    });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // commander has already printed its one-line message.
+      process.exitCode = error.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (error instanceof UserError) {
+      process.stderr.write(`chimney: ${error.message}\n`);
+      process.exitCode = error.exitCode;
+      return;
+    }
+    process.stderr.write(`chimney: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 70;
+  }
+}

@@ -1,0 +1,270 @@
+/**
+ * A TCP connection of the host stack as a `node:net`-style Duplex stream. Writes go into the
+ * engine's send queue by reference (the send buffer is bounded by `sndBufSize`: the write
+ * callback waits for acknowledgements beyond it, which is the backpressure); reads pull from
+ * the engine's receive queue only while the stream wants data, so an application that stops
+ * reading closes the TCP window.
+ */
+import { Duplex } from 'node:stream';
+import { constants as osConstants } from 'node:os';
+import type { TcpEvent, TcpErrorCode, TcpInfo } from '../tcp/types.js';
+import type { HostTcb, TcpLayer } from './tcp-layer.js';
+
+export interface TcpSocketOptions {
+  /** Keep the write side open after the peer's FIN (node:net allowHalfOpen). Default false. */
+  readonly allowHalfOpen?: boolean | undefined;
+  readonly noDelay?: boolean | undefined;
+  readonly keepAlive?: boolean | undefined;
+  readonly keepAliveInitialDelay?: number | undefined;
+  readonly readableHighWaterMark?: number | undefined;
+  readonly writableHighWaterMark?: number | undefined;
+}
+
+export interface AddressInfo {
+  readonly address: string;
+  readonly family: 'IPv4' | 'IPv6';
+  readonly port: number;
+}
+
+const SYSCALL: Record<TcpErrorCode, string> = {
+  ECONNRESET: 'read',
+  ECONNREFUSED: 'connect',
+  ETIMEDOUT: 'read',
+  EHOSTUNREACH: 'connect',
+  ENETUNREACH: 'connect',
+  EPIPE: 'write',
+};
+
+export class TcpSocket extends Duplex {
+  /** True until the handshake completes (node:net `connecting`). */
+  connecting: boolean;
+  bytesRead = 0;
+  private written = 0;
+  private readonly tcb: HostTcb;
+  private readonly layer: TcpLayer;
+  private wantsData = false;
+  private peerFin = false;
+  private endPushed = false;
+  private pendingWrite: ((error?: Error | null) => void) | undefined;
+  private engineClosed = false;
+
+  constructor(layer: TcpLayer, tcb: HostTcb, options: TcpSocketOptions) {
+    super({
+      allowHalfOpen: options.allowHalfOpen ?? false,
+      readableHighWaterMark: options.readableHighWaterMark ?? 64 * 1024,
+      writableHighWaterMark: options.writableHighWaterMark ?? 64 * 1024,
+      decodeStrings: true,
+      emitClose: true,
+      autoDestroy: true,
+    });
+    this.layer = layer;
+    this.tcb = tcb;
+    // A passive socket exists only once the handshake is done; an active one waits for it.
+    this.connecting = tcb.listener === undefined && tcb.socket === undefined;
+    if (options.noDelay === true) this.setNoDelay(true);
+    if (options.keepAlive === true) this.setKeepAlive(true, options.keepAliveInitialDelay);
+  }
+
+  // ---- node:net surface ----
+
+  get remoteAddress(): string {
+    return this.tcb.remoteAddress;
+  }
+
+  get remotePort(): number {
+    return this.tcb.remotePort;
+  }
+
+  get remoteFamily(): 'IPv4' | 'IPv6' {
+    return this.tcb.family === 4 ? 'IPv4' : 'IPv6';
+  }
+
+  get localAddress(): string {
+    return this.tcb.localAddress;
+  }
+
+  get localPort(): number {
+    return this.tcb.localPort;
+  }
+
+  /** Bytes handed to TCP (node:net counts bytes written to the socket, queued or not). */
+  get bytesWritten(): number {
+    return this.written;
+  }
+
+  get readyState(): 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed' {
+    if (this.connecting) return 'opening';
+    if (this.destroyed) return 'closed';
+    if (this.readable && this.writable) return 'open';
+    if (this.readable) return 'readOnly';
+    if (this.writable) return 'writeOnly';
+    return 'closed';
+  }
+
+  address(): AddressInfo {
+    return { address: this.localAddress, family: this.remoteFamily, port: this.localPort };
+  }
+
+  setNoDelay(noDelay = true): this {
+    if (!this.tcb.gone) this.layer.withEngine(this.tcb, (e) => e.setNoDelay(noDelay));
+    return this;
+  }
+
+  setKeepAlive(enable = false, initialDelayMs?: number): this {
+    if (!this.tcb.gone) this.layer.withEngine(this.tcb, (e) => e.setKeepAlive(enable, initialDelayMs !== undefined && initialDelayMs > 0 ? initialDelayMs : undefined));
+    return this;
+  }
+
+  /** A snapshot like Linux TCP_INFO. */
+  info(): TcpInfo {
+    return this.tcb.engine.info();
+  }
+
+  /** Resets the connection at once (node:net resetAndDestroy). */
+  resetAndDestroy(): this {
+    if (!this.tcb.gone) this.layer.withEngine(this.tcb, (e) => e.abort());
+    return this.destroy();
+  }
+
+  /** Present for node:net compatibility; the stack holds no event-loop handles of its own. */
+  ref(): this {
+    return this;
+  }
+
+  unref(): this {
+    return this;
+  }
+
+  // ---- Duplex implementation ----
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.tcb.gone || this.engineClosed) {
+      callback(errnoError('EPIPE', this.tcb));
+      return;
+    }
+    this.layer.withEngine(this.tcb, (e) => e.write(chunk));
+    this.written += chunk.length;
+    this.admit(callback);
+  }
+
+  override _writev(chunks: { chunk: Buffer; encoding: BufferEncoding }[], callback: (error?: Error | null) => void): void {
+    if (this.tcb.gone || this.engineClosed) {
+      callback(errnoError('EPIPE', this.tcb));
+      return;
+    }
+    this.layer.withEngine(this.tcb, (e) => {
+      for (const c of chunks) {
+        e.write(c.chunk);
+        this.written += c.chunk.length;
+      }
+    });
+    this.admit(callback);
+  }
+
+  /** Completes a write now if the send buffer has room, or when acknowledgements make room. */
+  private admit(callback: (error?: Error | null) => void): void {
+    if (this.tcb.engine.sendQueueLength < this.tcb.sndBufSize) callback();
+    else this.pendingWrite = callback;
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    if (!this.tcb.gone && !this.engineClosed) this.layer.withEngine(this.tcb, (e) => e.shutdown());
+    callback();
+  }
+
+  override _read(): void {
+    this.wantsData = true;
+    this.pull();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (!this.tcb.gone && !this.engineClosed) {
+      // An error or an explicit destroy with the stream unfinished resets the connection; a
+      // finished one closes gracefully (RST anyway when unread data remains, RFC 9293 §3.10.4).
+      if (error !== null) this.layer.withEngine(this.tcb, (e) => e.abort());
+      else this.layer.withEngine(this.tcb, (e) => e.close());
+    }
+    const pending = this.pendingWrite;
+    this.pendingWrite = undefined;
+    pending?.(error ?? errnoError('EPIPE', this.tcb));
+    callback(error);
+  }
+
+  /** Moves in-order data from the engine into the stream while the consumer wants it. */
+  private pull(): void {
+    while (this.wantsData && !this.tcb.gone) {
+      const engine = this.tcb.engine;
+      if (engine.readableLength === 0) break;
+      const chunk = this.layer.withEngine(this.tcb, (e) => e.read());
+      if (chunk === undefined) break;
+      this.bytesRead += chunk.length;
+      if (!this.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length))) this.wantsData = false;
+    }
+    const queued = this.tcb.gone ? 0 : this.tcb.engine.readableLength;
+    if (this.peerFin && queued === 0 && !this.endPushed) {
+      this.endPushed = true;
+      this.push(null);
+    }
+  }
+
+  /** Engine events, delivered after the engine call that raised them has returned. */
+  onEngineEvent(event: TcpEvent): void {
+    switch (event.type) {
+      case 'established':
+        this.connecting = false;
+        this.emit('connect');
+        this.emit('ready');
+        return;
+      case 'readable':
+        this.pull();
+        return;
+      case 'peer-fin':
+        this.peerFin = true;
+        this.pull();
+        return;
+      case 'acked': {
+        const pending = this.pendingWrite;
+        if (pending !== undefined && this.tcb.engine.sendQueueLength < this.tcb.sndBufSize) {
+          this.pendingWrite = undefined;
+          pending();
+        }
+        return;
+      }
+      case 'fin-acked':
+      case 'state':
+        return;
+      case 'error':
+        this.engineClosed = true;
+        this.destroy(errnoError(event.code, this.tcb));
+        return;
+      case 'closed':
+        this.engineClosed = true;
+        // Data still queued in the engine was acknowledged to the peer: hand it over first.
+        this.pull();
+        if (!this.endPushed && this.peerFin) this.pull();
+        if (this.pendingWrite !== undefined) {
+          const pending = this.pendingWrite;
+          this.pendingWrite = undefined;
+          pending(errnoError('EPIPE', this.tcb));
+        }
+        if (!this.endPushed && !this.peerFin) {
+          // Closed without the peer's FIN and without an error: our own abort. End the stream.
+          this.endPushed = true;
+          this.push(null);
+        }
+        return;
+    }
+  }
+}
+
+/** A Node-style system error (`code`, `errno`, `syscall`, address and port). */
+export function errnoError(code: TcpErrorCode, tcb: HostTcb): Error {
+  const syscall = SYSCALL[code];
+  const error = new Error(`${syscall} ${code} ${tcb.remoteAddress}:${tcb.remotePort}`) as Error & Record<string, unknown>;
+  error.code = code;
+  error.errno = -((osConstants.errno as Record<string, number>)[code] ?? 0);
+  error.syscall = syscall;
+  error.address = tcb.remoteAddress;
+  error.port = tcb.remotePort;
+  return error;
+}

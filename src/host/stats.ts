@@ -1,0 +1,54 @@
+/**
+ * Host stack counters. Every received frame ends in exactly one of two places: it was
+ * handled (`rxHandled`) or dropped with a named reason (`drops`), so
+ * rxFrames = rxHandled + drops.total() at every moment between frames — the fuzz test checks
+ * exactly that.
+ */
+import { DropCounters } from '../wire/drop-reason.js';
+
+export class HostStats {
+  rxFrames = 0;
+  rxHandled = 0;
+  txFrames = 0;
+  arpRequestsIn = 0;
+  arpRepliesIn = 0;
+  arpRequestsOut = 0;
+  arpRepliesOut = 0;
+  ipv4In = 0;
+  ipv4Out = 0;
+  ipv4FragmentsIn = 0;
+  ipv4Reassembled = 0;
+  ipv4FragmentsOut = 0;
+  ipv6In = 0;
+  ipv6Out = 0;
+  ipv6FragmentsIn = 0;
+  ipv6Reassembled = 0;
+  ipv6FragmentsOut = 0;
+  icmpEchoRepliesOut = 0;
+  icmpErrorsOut = 0;
+  icmpErrorsIn = 0;
+  icmpv6EchoRepliesOut = 0;
+  icmpv6ErrorsOut = 0;
+  icmpv6ErrorsIn = 0;
+  ndSolicitationsIn = 0;
+  ndSolicitationsOut = 0;
+  ndAdvertisementsIn = 0;
+  ndAdvertisementsOut = 0;
+  udpIn = 0;
+  tcpIn = 0;
+  tcpOut = 0;
+  tcpRstOut = 0;
+  tcpSynCookiesSent = 0;
+  tcpSynCookiesAccepted = 0;
+  readonly drops = new DropCounters();
+  /** Frames the stack wanted to send but could not (no route, resolution failure, too big). */
+  readonly txDrops = new DropCounters();
+
+  toJSON(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(this)) {
+      out[k] = v instanceof DropCounters ? v.toJSON() : v;
+    }
+    return out;
+  }
+}

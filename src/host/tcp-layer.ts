@@ -1,0 +1,809 @@
+/**
+ * The host stack's TCP: demultiplexing by 4-tuple, listeners with a SYN backlog and SYN
+ * cookies past it (RFC 4987 §3.6), RST for segments to closed ports (RFC 9293 §3.10.7.1),
+ * one timer queue for every connection, and the glue between each TCP engine and its socket.
+ *
+ * Engines are polled once per received batch (and once per event-loop turn after
+ * application writes), so a batch of in-order segments is answered by one ACK and
+ * application writes made in one turn leave in as few segments as the windows allow.
+ */
+import { formatIpv4Address, formatIpv6Address, ipv6Equals, parseIpAddress, putIpv4, type Ipv4Address, type Ipv6Address } from '../wire/addr.js';
+import { finishChecksum, sum16 } from '../wire/checksum.js';
+import type { DropReason } from '../wire/drop-reason.js';
+import { ETHERNET_HEADER_LEN, ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../wire/ethernet.js';
+import { IP_PROTO_TCP } from '../wire/ip-proto.js';
+import { IPV4_HEADER_LEN, emitIpv4Header, ipv4PseudoHeaderSum, type Ipv4Repr } from '../wire/ipv4.js';
+import { IPV6_HEADER_LEN, emitIpv6Header, ipv6PseudoHeaderSum, type Ipv6Repr } from '../wire/ipv6.js';
+import {
+  TCP_ACK,
+  TCP_CHECKSUM_OFFSET,
+  TCP_FIN,
+  TCP_RST,
+  TCP_SYN,
+  emitTcpHeader,
+  fillTcpChecksum,
+  parseTcp,
+  tcpHeaderLength,
+  type TcpRepr,
+} from '../wire/tcp.js';
+import { VNET_F_NEEDS_CSUM, VNET_GSO_NONE, VNET_GSO_TCPV4, VNET_GSO_TCPV6, type VnetHeader } from '../wire/vnet.js';
+import { TcpConnection, resetFor } from '../tcp/connection.js';
+import { IsnGenerator } from '../tcp/isn.js';
+import { decodeSynCookie, encodeSynCookie, synCookieSynAck } from '../tcp/syn-cookie.js';
+import type { TcpConfig, TcpEvent, TcpHooks, TcpSegmentOut } from '../tcp/types.js';
+import type { HostStack } from './stack.js';
+import { ipv6Key } from './stack.js';
+import { TimerQueue, type TimedItem } from './timer-queue.js';
+import { TcpSocket } from './socket.js';
+import type { TcpServer } from './server.js';
+
+/** Linux net.ipv4.ip_local_port_range. */
+const EPHEMERAL_LOW = 32768;
+const EPHEMERAL_HIGH = 60999;
+/** Half-open connections per listener before SYN cookies take over (Linux tcp_max_syn_backlog). */
+const DEFAULT_SYN_BACKLOG = 1024;
+/** How long after the last cookie was sent an unmatched ACK is checked as a cookie (Linux: 2 minutes). */
+const COOKIE_WINDOW_MS = 120_000;
+
+export interface TcpListener {
+  readonly port: number;
+  readonly server: TcpServer;
+  /** Accept only this local address (undefined: any of ours, both families). */
+  readonly address: { family: 4; address: Ipv4Address } | { family: 6; address: Ipv6Address } | undefined;
+  readonly synBacklog: number;
+  halfOpen: number;
+  lastCookieAt: number;
+}
+
+/** The host's transmission control block around one engine: addresses, routing, socket. */
+export class HostTcb implements TcpHooks, TimedItem {
+  readonly clock: HostStack['scheduler'];
+  engine!: TcpConnection;
+  socket: TcpSocket | undefined;
+  /** Set while the connection is half-open under a listener. */
+  listener: TcpListener | undefined;
+  queuedAt = Infinity;
+  dirty = false;
+  /** Send buffer bound (the socket's backpressure threshold), from the connection's configuration. */
+  sndBufSize = 0;
+  /** Removed from the table (closed); nothing may touch the engine again. */
+  gone = false;
+  /** Unfolded pseudo-header sum of the addresses and protocol (length added per segment). */
+  readonly pseudoBase: number;
+  /** IPv4 next hop (numbers) or IPv6 next hop. */
+  readonly nextHop4: Ipv4Address;
+  readonly nextHop6: Ipv6Address | undefined;
+
+  constructor(
+    readonly layer: TcpLayer,
+    readonly family: 4 | 6,
+    readonly key: string,
+    readonly localPort: number,
+    readonly remotePort: number,
+    readonly local4: Ipv4Address,
+    readonly remote4: Ipv4Address,
+    readonly local6: Ipv6Address | undefined,
+    readonly remote6: Ipv6Address | undefined,
+  ) {
+    this.clock = layer.stack.scheduler;
+    if (family === 4) {
+      this.pseudoBase = ipv4PseudoHeaderSum({ src: local4, dst: remote4, protocol: IP_PROTO_TCP }, 0);
+      this.nextHop4 = layer.stack.nextHop4(remote4) ?? remote4;
+      this.nextHop6 = undefined;
+    } else {
+      this.pseudoBase = ipv6PseudoHeaderSum({ src: local6 as Ipv6Address, dst: remote6 as Ipv6Address }, IP_PROTO_TCP, 0);
+      this.nextHop4 = 0;
+      this.nextHop6 = layer.stack.nextHop6(remote6 as Ipv6Address) ?? remote6;
+    }
+  }
+
+  transmit(segment: TcpSegmentOut): void {
+    this.layer.transmit(this, segment);
+  }
+
+  event(event: TcpEvent): void {
+    this.layer.onEvent(this, event);
+  }
+
+  get remoteAddress(): string {
+    return this.family === 4 ? formatIpv4Address(this.remote4) : formatIpv6Address(this.remote6 as Ipv6Address);
+  }
+
+  get localAddress(): string {
+    return this.family === 4 ? formatIpv4Address(this.local4) : formatIpv6Address(this.local6 as Ipv6Address);
+  }
+}
+
+export interface ConnectOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly localPort?: number | undefined;
+  readonly noDelay?: boolean | undefined;
+  readonly keepAlive?: boolean | undefined;
+  readonly keepAliveInitialDelay?: number | undefined;
+  /** Per-connection TCP settings (congestion control, buffers, options). */
+  readonly tcp?: Partial<TcpConfig> | undefined;
+}
+
+export class TcpLayer {
+  private readonly table = new Map<string, HostTcb>();
+  private readonly listeners = new Map<number, TcpListener[]>();
+  private readonly isn: IsnGenerator;
+  private readonly cookieSecret: Uint8Array;
+  private readonly timers: TimerQueue<HostTcb>;
+  private dirty: HostTcb[] = [];
+  private flushQueued = false;
+  /** Engine calls in progress; socket notifications wait until they return (no re-entry into an engine). */
+  private depth = 0;
+  private pending: { tcb: HostTcb; event: TcpEvent }[] = [];
+  /** One-entry lookup cache: bulk transfers hit the same connection frame after frame. */
+  private last: HostTcb | undefined;
+  private readonly config4: TcpConfig;
+  private readonly config6: TcpConfig;
+  private readonly csumInfo4: VnetHeader;
+  private readonly csumInfo6: VnetHeader;
+  private txChecksumOffload = false;
+  private tso = false;
+  private capsKnown = false;
+
+  constructor(readonly stack: HostStack) {
+    this.isn = new IsnGenerator(stack.secret.subarray(0, 16), stack.scheduler);
+    this.cookieSecret = stack.secret.subarray(16, 32);
+    this.timers = new TimerQueue(stack.scheduler, (tcb) => this.fire(tcb));
+    this.config4 = stack.tcpConfig;
+    this.config6 = stack.tcpConfig;
+    this.csumInfo4 = { flags: VNET_F_NEEDS_CSUM, gsoType: VNET_GSO_NONE, hdrLen: 0, gsoSize: 0, csumStart: ETHERNET_HEADER_LEN + IPV4_HEADER_LEN, csumOffset: TCP_CHECKSUM_OFFSET };
+    this.csumInfo6 = { flags: VNET_F_NEEDS_CSUM, gsoType: VNET_GSO_NONE, hdrLen: 0, gsoSize: 0, csumStart: ETHERNET_HEADER_LEN + IPV6_HEADER_LEN, csumOffset: TCP_CHECKSUM_OFFSET };
+  }
+
+  /** The per-family engine configuration: MSS from the interface MTU, TSO size from the miniport. */
+  private configFor(family: 4 | 6, overrides?: Partial<TcpConfig>): TcpConfig {
+    this.learnCaps();
+    const base = family === 4 ? this.config4 : this.config6;
+    const ipHeader = family === 4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN;
+    const mss = Math.min(base.mss, this.stack.mtu - ipHeader - 20);
+    const lso = this.stack.lowerAttributes?.taskOffload;
+    const lsoOk = lso !== undefined && (family === 4 ? lso.lsoV2Ipv4 : lso.lsoV2Ipv6);
+    const tsoMaxBytes = lsoOk && base.tsoMaxBytes !== 0 ? Math.min(base.tsoMaxBytes, lso.lsoMaxOffloadSize) : lsoOk ? lso.lsoMaxOffloadSize : 0;
+    return { ...base, ...(overrides ?? {}), mss, tsoMaxBytes: overrides?.tsoMaxBytes ?? tsoMaxBytes };
+  }
+
+  private learnCaps(): void {
+    if (this.capsKnown) return;
+    const attrs = this.stack.lowerAttributes;
+    if (attrs === undefined) return;
+    this.capsKnown = true;
+    this.txChecksumOffload = attrs.taskOffload.txChecksum;
+    this.tso = attrs.taskOffload.lsoV2Ipv4 || attrs.taskOffload.lsoV2Ipv6;
+  }
+
+  get connectionCount(): number {
+    return this.table.size;
+  }
+
+  /** Every connection (for introspection and the control API). */
+  connections(): HostTcb[] {
+    return [...this.table.values()];
+  }
+
+  // ---- input ----
+
+  input4(ip: Ipv4Repr, trusted: boolean): DropReason | undefined {
+    const parsed = parseTcp(ip.payload, { pseudoHeaderSum: trusted ? undefined : ipv4PseudoHeaderSum(ip, ip.payload.length) });
+    if (!parsed.ok) return parsed.reason;
+    const seg = parsed.value;
+    this.stack.stats.tcpIn++;
+    let tcb = this.last;
+    if (tcb === undefined || tcb.family !== 4 || tcb.remote4 !== ip.src || tcb.remotePort !== seg.srcPort || tcb.localPort !== seg.dstPort || tcb.gone) {
+      tcb = this.table.get(key4(ip.src, seg.srcPort, seg.dstPort));
+      if (tcb === undefined) return this.noConnection(4, ip.dst, ip.src, undefined, undefined, seg);
+      this.last = tcb;
+    }
+    return this.deliver(tcb, seg);
+  }
+
+  input6(ip: Ipv6Repr, trusted: boolean): DropReason | undefined {
+    const parsed = parseTcp(ip.upperPayload, { pseudoHeaderSum: trusted ? undefined : ipv6PseudoHeaderSum(ip, IP_PROTO_TCP, ip.upperPayload.length) });
+    if (!parsed.ok) return parsed.reason;
+    const seg = parsed.value;
+    this.stack.stats.tcpIn++;
+    let tcb = this.last;
+    if (
+      tcb === undefined ||
+      tcb.family !== 6 ||
+      tcb.remotePort !== seg.srcPort ||
+      tcb.localPort !== seg.dstPort ||
+      tcb.gone ||
+      !ipv6Equals(tcb.remote6 as Ipv6Address, ip.src) ||
+      !ipv6Equals(tcb.local6 as Ipv6Address, ip.dst)
+    ) {
+      tcb = this.table.get(key6(ip.src, seg.srcPort, ip.dst, seg.dstPort));
+      if (tcb === undefined) return this.noConnection(6, 0, 0, ip.dst, ip.src, seg);
+      this.last = tcb;
+    }
+    return this.deliver(tcb, seg);
+  }
+
+  private deliver(tcb: HostTcb, seg: TcpRepr): DropReason | undefined {
+    this.depth++;
+    let verdict: DropReason | undefined;
+    try {
+      verdict = tcb.engine.input(seg);
+    } finally {
+      this.depth--;
+    }
+    this.markDirty(tcb);
+    if (this.depth === 0 && this.pending.length > 0) this.drainEvents();
+    return verdict;
+  }
+
+  /** A segment that matches no connection: a listener's SYN or cookie ACK, else RST (RFC 9293 §3.10.7.1). */
+  private noConnection(
+    family: 4 | 6,
+    local4: Ipv4Address,
+    remote4: Ipv4Address,
+    local6: Ipv6Address | undefined,
+    remote6: Ipv6Address | undefined,
+    seg: TcpRepr,
+  ): DropReason | undefined {
+    if (seg.flags & TCP_RST) return 'tcp-no-socket';
+    const listener = this.findListener(family, seg.dstPort, local4, local6);
+    if (listener !== undefined) {
+      const control = seg.flags & (TCP_SYN | TCP_ACK | TCP_FIN);
+      if (control === TCP_SYN) return this.acceptSyn(listener, family, local4, remote4, local6, remote6, seg);
+      if ((seg.flags & (TCP_SYN | TCP_ACK)) === TCP_ACK && this.stack.scheduler.now() - listener.lastCookieAt < COOKIE_WINDOW_MS) {
+        const verdict = this.acceptCookie(listener, family, local4, remote4, local6, remote6, seg);
+        if (verdict !== 'tcp-bad-syn-cookie') return verdict;
+      }
+    }
+    this.sendReset(family, local4, remote4, local6, remote6, seg);
+    return listener !== undefined ? 'tcp-listen-bad-segment' : 'tcp-no-socket';
+  }
+
+  private findListener(family: 4 | 6, port: number, local4: Ipv4Address, local6: Ipv6Address | undefined): TcpListener | undefined {
+    const list = this.listeners.get(port);
+    if (list === undefined) return undefined;
+    for (const l of list) {
+      if (l.address === undefined) return l;
+      if (l.address.family === 4 && family === 4 && l.address.address === local4) return l;
+      if (l.address.family === 6 && family === 6 && local6 !== undefined && ipv6Equals(l.address.address, local6)) return l;
+    }
+    return undefined;
+  }
+
+  private acceptSyn(
+    listener: TcpListener,
+    family: 4 | 6,
+    local4: Ipv4Address,
+    remote4: Ipv4Address,
+    local6: Ipv6Address | undefined,
+    remote6: Ipv6Address | undefined,
+    syn: TcpRepr,
+  ): DropReason | undefined {
+    const config = this.configFor(family, listener.server.tcpOptions);
+    if (listener.halfOpen >= listener.synBacklog) {
+      // RFC 4987 §3.6: no state for this SYN; everything we must remember goes in the ISN.
+      const tuple = this.cookieTuple(family, local4, remote4, local6, remote6, syn.dstPort, syn.srcPort);
+      const cookie = encodeSynCookie(this.cookieSecret, this.stack.scheduler.now(), tuple, syn, config);
+      const reply = synCookieSynAck(config, syn, cookie);
+      listener.lastCookieAt = this.stack.scheduler.now();
+      this.sendStateless(family, local4, remote4, local6, remote6, {
+        srcPort: syn.dstPort,
+        dstPort: syn.srcPort,
+        seqNumber: reply.seqNumber,
+        ackNumber: reply.ackNumber,
+        flags: reply.flags,
+        windowLen: reply.windowLen,
+        urgentPointer: 0,
+        options: reply.options,
+      });
+      this.stack.stats.tcpSynCookiesSent++;
+      return undefined;
+    }
+    const tcb = this.createTcb(family, syn.dstPort, syn.srcPort, local4, remote4, local6, remote6);
+    tcb.listener = listener;
+    listener.halfOpen++;
+    const iss = this.issFor(tcb);
+    this.depth++;
+    try {
+      tcb.sndBufSize = config.sndBufSize;
+      tcb.engine = TcpConnection.accept({ config, hooks: tcb, random: this.stack.random, localPort: tcb.localPort, remotePort: tcb.remotePort, syn, iss });
+    } finally {
+      this.depth--;
+    }
+    this.applyPathMtu(tcb);
+    this.insert(tcb);
+    this.markDirty(tcb);
+    if (this.depth === 0 && this.pending.length > 0) this.drainEvents();
+    return undefined;
+  }
+
+  private acceptCookie(
+    listener: TcpListener,
+    family: 4 | 6,
+    local4: Ipv4Address,
+    remote4: Ipv4Address,
+    local6: Ipv6Address | undefined,
+    remote6: Ipv6Address | undefined,
+    ack: TcpRepr,
+  ): DropReason | undefined {
+    const config = this.configFor(family, listener.server.tcpOptions);
+    const tuple = this.cookieTuple(family, local4, remote4, local6, remote6, ack.dstPort, ack.srcPort);
+    const decoded = decodeSynCookie(this.cookieSecret, this.stack.scheduler.now(), tuple, ack, config);
+    if (decoded === undefined) return 'tcp-bad-syn-cookie';
+    const tcb = this.createTcb(family, ack.dstPort, ack.srcPort, local4, remote4, local6, remote6);
+    tcb.listener = listener;
+    listener.halfOpen++;
+    this.depth++;
+    try {
+      tcb.sndBufSize = config.sndBufSize;
+      tcb.engine = TcpConnection.fromSynCookie({
+        config,
+        hooks: tcb,
+        random: this.stack.random,
+        localPort: tcb.localPort,
+        remotePort: tcb.remotePort,
+        ack,
+        iss: decoded.iss,
+        irs: decoded.irs,
+        peerMss: decoded.peerMss,
+        peerWindowScale: decoded.peerWindowScale,
+        sackPermitted: decoded.sackPermitted,
+        tsRecent: decoded.tsRecent,
+      });
+    } finally {
+      this.depth--;
+    }
+    this.stack.stats.tcpSynCookiesAccepted++;
+    this.applyPathMtu(tcb);
+    this.insert(tcb);
+    return this.deliver(tcb, ack);
+  }
+
+  private cookieTuple(family: 4 | 6, local4: Ipv4Address, remote4: Ipv4Address, local6: Ipv6Address | undefined, remote6: Ipv6Address | undefined, localPort: number, remotePort: number) {
+    return family === 4
+      ? { localAddr: v4Bytes(local4), localPort, remoteAddr: v4Bytes(remote4), remotePort }
+      : { localAddr: local6 as Ipv6Address, localPort, remoteAddr: remote6 as Ipv6Address, remotePort };
+  }
+
+  private createTcb(
+    family: 4 | 6,
+    localPort: number,
+    remotePort: number,
+    local4: Ipv4Address,
+    remote4: Ipv4Address,
+    local6: Ipv6Address | undefined,
+    remote6: Ipv6Address | undefined,
+  ): HostTcb {
+    const key = family === 4 ? key4(remote4, remotePort, localPort) : key6(remote6 as Ipv6Address, remotePort, local6 as Ipv6Address, localPort);
+    return new HostTcb(this, family, key, localPort, remotePort, local4, remote4, local6?.slice(), remote6?.slice());
+  }
+
+  private issFor(tcb: HostTcb) {
+    return tcb.family === 4
+      ? this.isn.isn(v4Bytes(tcb.local4), tcb.localPort, v4Bytes(tcb.remote4), tcb.remotePort)
+      : this.isn.isn(tcb.local6 as Ipv6Address, tcb.localPort, tcb.remote6 as Ipv6Address, tcb.remotePort);
+  }
+
+  private insert(tcb: HostTcb): void {
+    this.table.set(tcb.key, tcb);
+  }
+
+  private forget(tcb: HostTcb): void {
+    if (tcb.gone) return;
+    tcb.gone = true;
+    if (this.table.get(tcb.key) === tcb) this.table.delete(tcb.key);
+    if (this.last === tcb) this.last = undefined;
+    this.timers.cancel(tcb);
+    if (tcb.listener !== undefined) {
+      tcb.listener.halfOpen--;
+      tcb.listener = undefined;
+    }
+  }
+
+  private applyPathMtu(tcb: HostTcb): void {
+    const mtu = tcb.family === 4 ? this.stack.pathCache.mtu4(tcb.remote4) : this.stack.pathCache.mtu6(tcb.remote6 as Ipv6Address);
+    if (mtu !== undefined) tcb.engine.setPathMtu(mtu, tcb.family === 4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN);
+  }
+
+  // ---- output ----
+
+  /** The hot path: one engine segment into one frame (or one TSO super-frame). */
+  transmit(tcb: HostTcb, seg: TcpSegmentOut): void {
+    const stack = this.stack;
+    const out = stack.frameScratch;
+    const family = tcb.family;
+    const ipHeader = family === 4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN;
+    const tcpOff = ETHERNET_HEADER_LEN + ipHeader;
+    const headerLen = emitTcpHeader(seg, out, tcpOff);
+    if (seg.payloadLength > 0) seg.copyPayload(out, tcpOff + headerLen);
+    const tcpLen = headerLen + seg.payloadLength;
+    const pseudo = tcb.pseudoBase + tcpLen;
+    let info: VnetHeader | undefined;
+    const gso = seg.gsoSize > 0 && seg.payloadLength > seg.gsoSize && this.tso;
+    if (this.txChecksumOffload) {
+      fillTcpChecksum(out, tcpOff, tcpLen, { kind: 'partial', pseudoHeaderSum: pseudo });
+      if (gso) {
+        info = {
+          flags: VNET_F_NEEDS_CSUM,
+          gsoType: family === 4 ? VNET_GSO_TCPV4 : VNET_GSO_TCPV6,
+          hdrLen: tcpOff + headerLen,
+          gsoSize: seg.gsoSize,
+          csumStart: tcpOff,
+          csumOffset: TCP_CHECKSUM_OFFSET,
+        };
+      } else {
+        info = family === 4 ? this.csumInfo4 : this.csumInfo6;
+      }
+    } else {
+      out[tcpOff + TCP_CHECKSUM_OFFSET] = 0;
+      out[tcpOff + TCP_CHECKSUM_OFFSET + 1] = 0;
+      const c = finishChecksum(sum16(out, tcpOff, tcpLen, pseudo));
+      out[tcpOff + TCP_CHECKSUM_OFFSET] = c >>> 8;
+      out[tcpOff + TCP_CHECKSUM_OFFSET + 1] = c & 0xff;
+    }
+    if (family === 4) {
+      emitIpv4Header(
+        { src: tcb.local4, dst: tcb.remote4, protocol: IP_PROTO_TCP, ttl: stack.ttl, payloadLength: tcpLen, identification: this.nextId(), dontFragment: true },
+        out,
+        ETHERNET_HEADER_LEN,
+      );
+      writeEthernet(out, stack.mac, ETHERTYPE_IPV4);
+      stack.stats.tcpOut++;
+      stack.stats.ipv4Out++;
+      if (seg.flags & TCP_RST) stack.stats.tcpRstOut++;
+      stack.sendToNeighbor4(tcb.nextHop4, out.subarray(0, tcpOff + tcpLen), info);
+    } else {
+      emitIpv6Header(
+        { src: tcb.local6 as Ipv6Address, dst: tcb.remote6 as Ipv6Address, nextHeader: IP_PROTO_TCP, hopLimit: stack.ttl, payloadLength: tcpLen },
+        out,
+        ETHERNET_HEADER_LEN,
+      );
+      writeEthernet(out, stack.mac, ETHERTYPE_IPV6);
+      stack.stats.tcpOut++;
+      stack.stats.ipv6Out++;
+      if (seg.flags & TCP_RST) stack.stats.tcpRstOut++;
+      stack.sendToNeighbor6(tcb.nextHop6 as Ipv6Address, out.subarray(0, tcpOff + tcpLen), info);
+    }
+  }
+
+  private ipId = 0;
+  private nextId(): number {
+    this.ipId = (this.ipId + 1) & 0xffff;
+    return this.ipId;
+  }
+
+  /** A segment that belongs to no engine (RST, cookie SYN-ACK), with a full software checksum. */
+  private sendStateless(
+    family: 4 | 6,
+    local4: Ipv4Address,
+    remote4: Ipv4Address,
+    local6: Ipv6Address | undefined,
+    remote6: Ipv6Address | undefined,
+    repr: Omit<TcpRepr, 'payload'>,
+  ): void {
+    const length = tcpHeaderLength(repr);
+    const write = (out: Uint8Array, off: number, pseudo: number): void => {
+      emitTcpHeader(repr, out, off);
+      fillTcpChecksum(out, off, length, { kind: 'full', pseudoHeaderSum: pseudo });
+    };
+    if (repr.flags & TCP_RST) this.stack.stats.tcpRstOut++;
+    this.stack.stats.tcpOut++;
+    if (family === 4) this.stack.sendIpv4(remote4, IP_PROTO_TCP, length, write, { src: local4, dontFragment: true });
+    else this.stack.sendIpv6(remote6 as Ipv6Address, IP_PROTO_TCP, length, write, { src: local6 });
+  }
+
+  private sendReset(family: 4 | 6, local4: Ipv4Address, remote4: Ipv4Address, local6: Ipv6Address | undefined, remote6: Ipv6Address | undefined, seg: TcpRepr): void {
+    const rst = resetFor(seg);
+    if (rst === undefined) return;
+    this.sendStateless(family, local4, remote4, local6, remote6, {
+      srcPort: seg.dstPort,
+      dstPort: seg.srcPort,
+      seqNumber: rst.seqNumber,
+      ackNumber: rst.ackNumber,
+      flags: rst.flags,
+      windowLen: 0,
+      urgentPointer: 0,
+      options: {},
+    });
+  }
+
+  // ---- polling and timers ----
+
+  markDirty(tcb: HostTcb): void {
+    if (!tcb.dirty) {
+      tcb.dirty = true;
+      this.dirty.push(tcb);
+    }
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  /** Polls every connection touched since the last flush: ACKs, window updates, new data. */
+  flush(): void {
+    this.flushQueued = false;
+    while (this.dirty.length > 0) {
+      const list = this.dirty;
+      this.dirty = [];
+      this.depth++;
+      try {
+        for (const tcb of list) {
+          tcb.dirty = false;
+          if (tcb.gone) continue;
+          tcb.engine.poll();
+          this.schedule(tcb);
+        }
+      } finally {
+        this.depth--;
+      }
+      if (this.depth === 0 && this.pending.length > 0) this.drainEvents();
+    }
+  }
+
+  schedule(tcb: HostTcb): void {
+    if (tcb.gone) return;
+    const at = tcb.engine.nextDeadline();
+    if (at !== Infinity) this.timers.schedule(tcb, at);
+  }
+
+  private fire(tcb: HostTcb): void {
+    if (tcb.gone) return;
+    this.depth++;
+    try {
+      tcb.engine.onTimer();
+    } finally {
+      this.depth--;
+    }
+    this.markDirty(tcb);
+    if (this.depth === 0 && this.pending.length > 0) this.drainEvents();
+  }
+
+  // ---- engine events to sockets ----
+
+  onEvent(tcb: HostTcb, event: TcpEvent): void {
+    if (event.type === 'state') return;
+    if (event.type === 'closed') this.forget(tcb);
+    if (event.type === 'acked') {
+      // Forward progress confirms the neighbor (RFC 4861 §7.3.1).
+      if (tcb.family === 4) this.stack.arpCache.confirm(tcb.nextHop4);
+      else this.stack.ndCache.confirm(tcb.nextHop6 as Ipv6Address);
+    }
+    this.pending.push({ tcb, event });
+    if (this.depth === 0) this.drainEvents();
+  }
+
+  private drainEvents(): void {
+    while (this.pending.length > 0) {
+      const batch = this.pending;
+      this.pending = [];
+      for (const { tcb, event } of batch) this.dispatch(tcb, event);
+    }
+  }
+
+  private dispatch(tcb: HostTcb, event: TcpEvent): void {
+    if (event.type === 'established' && tcb.listener !== undefined) {
+      const listener = tcb.listener;
+      listener.halfOpen--;
+      tcb.listener = undefined;
+      const socket = new TcpSocket(this, tcb, listener.server.socketOptions);
+      tcb.socket = socket;
+      listener.server.acceptConnection(socket);
+      return;
+    }
+    tcb.socket?.onEngineEvent(event);
+  }
+
+  /** Runs `fn` against an engine on behalf of a socket, then delivers what it raised. */
+  withEngine<T>(tcb: HostTcb, fn: (engine: TcpConnection) => T): T {
+    this.depth++;
+    let result: T;
+    try {
+      result = fn(tcb.engine);
+    } finally {
+      this.depth--;
+    }
+    if (!tcb.gone) this.markDirty(tcb);
+    if (this.depth === 0 && this.pending.length > 0) this.drainEvents();
+    return result;
+  }
+
+  // ---- ICMP errors and path MTU ----
+
+  icmpError4(invoking: Uint8Array, code: 'ECONNREFUSED' | 'EHOSTUNREACH' | 'soft'): DropReason | undefined {
+    const tcb = this.fromInvoking4(invoking);
+    if (tcb === undefined) return 'tcp-no-socket';
+    if (code !== 'soft') this.withEngine(tcb, (e) => e.icmpUnreachable(code));
+    return undefined;
+  }
+
+  icmpError6(invoking: Uint8Array, code: 'ECONNREFUSED' | 'EHOSTUNREACH' | 'soft'): DropReason | undefined {
+    const tcb = this.fromInvoking6(invoking);
+    if (tcb === undefined) return 'tcp-no-socket';
+    if (code !== 'soft') this.withEngine(tcb, (e) => e.icmpUnreachable(code));
+    return undefined;
+  }
+
+  pathMtuChanged4(invoking: Uint8Array, mtu: number): DropReason | undefined {
+    const tcb = this.fromInvoking4(invoking);
+    if (tcb === undefined) return undefined;
+    this.withEngine(tcb, (e) => e.setPathMtu(mtu, IPV4_HEADER_LEN));
+    return undefined;
+  }
+
+  pathMtuChanged6(invoking: Uint8Array, mtu: number): DropReason | undefined {
+    const tcb = this.fromInvoking6(invoking);
+    if (tcb === undefined) return undefined;
+    this.withEngine(tcb, (e) => e.setPathMtu(mtu, IPV6_HEADER_LEN));
+    return undefined;
+  }
+
+  /** The connection an ICMP error quotes: its IP header plus the first 8 TCP bytes (ports, sequence). */
+  private fromInvoking4(invoking: Uint8Array): HostTcb | undefined {
+    if (invoking.length < 28 || (invoking[0] as number) >> 4 !== 4) return undefined;
+    const ihl = ((invoking[0] as number) & 0x0f) * 4;
+    if ((invoking[9] as number) !== IP_PROTO_TCP || invoking.length < ihl + 8) return undefined;
+    const dst = u32(invoking, 16);
+    const srcPort = ((invoking[ihl] as number) << 8) | (invoking[ihl + 1] as number);
+    const dstPort = ((invoking[ihl + 2] as number) << 8) | (invoking[ihl + 3] as number);
+    return this.table.get(key4(dst, dstPort, srcPort));
+  }
+
+  private fromInvoking6(invoking: Uint8Array): HostTcb | undefined {
+    if (invoking.length < 48 || (invoking[0] as number) >> 4 !== 6 || (invoking[6] as number) !== IP_PROTO_TCP) return undefined;
+    const src = invoking.subarray(8, 24);
+    const dst = invoking.subarray(24, 40);
+    const srcPort = ((invoking[40] as number) << 8) | (invoking[41] as number);
+    const dstPort = ((invoking[42] as number) << 8) | (invoking[43] as number);
+    return this.table.get(key6(dst, dstPort, src, srcPort));
+  }
+
+  // ---- active open and listening ----
+
+  connect(options: ConnectOptions): TcpSocket {
+    const target = parseIpAddress(options.host);
+    if (target === undefined) throw invalidArg(`host must be an IPv4 or IPv6 address literal, got '${options.host}'`);
+    if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535) throw invalidArg(`port must be 1..65535, got ${options.port}`);
+    const family = target.family;
+    let local4 = 0;
+    let local6: Ipv6Address | undefined;
+    if (family === 4) {
+      if (this.stack.ipv4 === undefined) throw unreachable(`no IPv4 address configured to reach ${options.host}`);
+      if (this.stack.nextHop4(target.address) === undefined) throw unreachable(`no route to ${options.host}`);
+      local4 = this.stack.ipv4.address;
+    } else {
+      local6 = this.stack.ipv6SourceFor(target.address);
+      if (local6 === undefined || this.stack.nextHop6(target.address) === undefined) throw unreachable(`no route to ${options.host}`);
+    }
+    const remote4 = family === 4 ? (target.address as number) : 0;
+    const remote6 = family === 6 ? (target.address as Ipv6Address) : undefined;
+    const localPort = options.localPort ?? this.ephemeralPort(family, remote4, remote6, local6, options.port);
+    const tcb = this.createTcb(family, localPort, options.port, local4, remote4, local6, remote6);
+    if (this.table.has(tcb.key)) throw Object.assign(new Error(`connect: ${tcb.localAddress}:${localPort} -> ${options.host}:${options.port} is in use`), { code: 'EADDRINUSE' });
+    const config = this.configFor(family, options.tcp);
+    const socket = new TcpSocket(this, tcb, {});
+    tcb.socket = socket;
+    const iss = this.issFor(tcb);
+    this.depth++;
+    try {
+      tcb.sndBufSize = config.sndBufSize;
+      tcb.engine = TcpConnection.connect({ config, hooks: tcb, random: this.stack.random, localPort, remotePort: options.port, iss });
+    } finally {
+      this.depth--;
+    }
+    this.applyPathMtu(tcb);
+    if (options.noDelay === true) tcb.engine.setNoDelay(true);
+    if (options.keepAlive === true) tcb.engine.setKeepAlive(true, options.keepAliveInitialDelay);
+    this.insert(tcb);
+    this.markDirty(tcb);
+    return socket;
+  }
+
+  /** RFC 6056 §3.3.1-style: a random start in the ephemeral range, then the first free port for this remote. */
+  private ephemeralPort(family: 4 | 6, remote4: Ipv4Address, remote6: Ipv6Address | undefined, local6: Ipv6Address | undefined, remotePort: number): number {
+    const span = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
+    const start = this.stack.random.nextU32() % span;
+    for (let i = 0; i < span; i++) {
+      const port = EPHEMERAL_LOW + ((start + i) % span);
+      if (this.listeners.has(port)) continue;
+      const key = family === 4 ? key4(remote4, remotePort, port) : key6(remote6 as Ipv6Address, remotePort, local6 as Ipv6Address, port);
+      if (!this.table.has(key)) return port;
+    }
+    throw Object.assign(new Error('connect: no free ephemeral port'), { code: 'EADDRNOTAVAIL' });
+  }
+
+  listen(server: TcpServer, port: number, host: string | undefined, synBacklog?: number): number {
+    let address: TcpListener['address'];
+    if (host !== undefined && host !== '' && host !== '::' && host !== '0.0.0.0') {
+      const parsed = parseIpAddress(host);
+      if (parsed === undefined) throw invalidArg(`listen: host must be an address literal, got '${host}'`);
+      const ours = parsed.family === 4 ? this.stack.isOwnIpv4(parsed.address) : this.stack.ownIpv6(parsed.address) !== undefined;
+      if (!ours) throw Object.assign(new Error(`listen: ${host} is not an address of this stack`), { code: 'EADDRNOTAVAIL' });
+      address = parsed.family === 4 ? { family: 4, address: parsed.address } : { family: 6, address: parsed.address.slice() };
+    } else if (host === '0.0.0.0' && this.stack.ipv4 !== undefined) {
+      address = { family: 4, address: this.stack.ipv4.address };
+    }
+    if (port === 0) port = this.freeListenPort();
+    const list = this.listeners.get(port) ?? [];
+    if (list.some((l) => l.address === undefined || address === undefined || (l.address.family === address.family && sameAddress(l.address, address)))) {
+      throw Object.assign(new Error(`listen EADDRINUSE: port ${port} is already in use`), { code: 'EADDRINUSE', port });
+    }
+    list.push({ port, server, address, synBacklog: synBacklog ?? DEFAULT_SYN_BACKLOG, halfOpen: 0, lastCookieAt: -Infinity });
+    this.listeners.set(port, list);
+    return port;
+  }
+
+  unlisten(server: TcpServer, port: number): void {
+    const list = this.listeners.get(port);
+    if (list === undefined) return;
+    const rest = list.filter((l) => l.server !== server);
+    if (rest.length === 0) this.listeners.delete(port);
+    else this.listeners.set(port, rest);
+    // Half-open connections of this listener are reset (Linux does the same on close(listenfd)).
+    for (const tcb of [...this.table.values()]) {
+      if (tcb.listener?.server === server && tcb.localPort === port) {
+        this.withEngine(tcb, (e) => e.abort());
+        this.forget(tcb);
+      }
+    }
+  }
+
+  private freeListenPort(): number {
+    for (let i = 0; i < 1000; i++) {
+      const port = EPHEMERAL_LOW + (this.stack.random.nextU32() % (EPHEMERAL_HIGH - EPHEMERAL_LOW + 1));
+      if (!this.listeners.has(port)) return port;
+    }
+    throw Object.assign(new Error('listen: no free port'), { code: 'EADDRINUSE' });
+  }
+
+  /** Aborts every connection (stack shutdown): peers get a RST, sockets an ECONNRESET-free close. */
+  shutdown(): void {
+    for (const tcb of [...this.table.values()]) {
+      this.withEngine(tcb, (e) => e.abort());
+      this.forget(tcb);
+    }
+    this.listeners.clear();
+    this.timers.clear();
+  }
+}
+
+function key4(remote: Ipv4Address, remotePort: number, localPort: number): string {
+  return `${remote}:${remotePort}:${localPort}`;
+}
+
+function key6(remote: Ipv6Address, remotePort: number, local: Ipv6Address, localPort: number): string {
+  return `${ipv6Key(remote)}${ipv6Key(local)}:${remotePort}:${localPort}`;
+}
+
+function v4Bytes(a: Ipv4Address): Uint8Array {
+  const b = new Uint8Array(4);
+  putIpv4(b, 0, a);
+  return b;
+}
+
+function u32(b: Uint8Array, off: number): number {
+  return (((b[off] as number) << 24) | ((b[off + 1] as number) << 16) | ((b[off + 2] as number) << 8) | (b[off + 3] as number)) >>> 0;
+}
+
+function writeEthernet(out: Uint8Array, src: Uint8Array, ethertype: number): void {
+  // Destination MAC is written by the neighbor cache when the frame leaves.
+  out.set(src, 6);
+  out[12] = ethertype >>> 8;
+  out[13] = ethertype & 0xff;
+}
+
+function sameAddress(a: NonNullable<TcpListener['address']>, b: NonNullable<TcpListener['address']>): boolean {
+  if (a.family === 4 && b.family === 4) return a.address === b.address;
+  if (a.family === 6 && b.family === 6) return ipv6Equals(a.address, b.address);
+  return false;
+}
+
+function invalidArg(message: string): Error {
+  return Object.assign(new TypeError(message), { code: 'ERR_INVALID_ARG_VALUE' });
+}
+
+function unreachable(message: string): Error {
+  return Object.assign(new Error(message), { code: 'ENETUNREACH' });
+}
+

@@ -1,0 +1,110 @@
+/**
+ * One scheduler timer for all TCP connections. Each connection reports its next deadline;
+ * the queue keeps a binary min-heap of (deadline, connection) and arms a single timer for the
+ * earliest. Deadlines that move later (the common case: every ACK pushes the retransmission
+ * timer out) cost nothing: the old heap entry fires, finds nothing due, and the connection is
+ * re-queued at its real deadline. Only earlier deadlines add heap entries.
+ */
+import type { Scheduler, TimerHandle } from '../wire/clock.js';
+
+export interface TimedItem {
+  /** The deadline this item is queued at (Infinity when not queued). Owned by the queue. */
+  queuedAt: number;
+}
+
+interface HeapEntry<T> {
+  at: number;
+  item: T;
+}
+
+export class TimerQueue<T extends TimedItem> {
+  private heap: HeapEntry<T>[] = [];
+  private timer: TimerHandle | undefined;
+  private armedAt = Infinity;
+
+  constructor(
+    private readonly scheduler: Scheduler,
+    /** Called for an item whose queued deadline has come; it must re-`schedule` itself if it still has timers. */
+    private readonly fire: (item: T) => void,
+  ) {}
+
+  /** Makes sure `item` is woken at `deadline` (or earlier). */
+  schedule(item: T, deadline: number): void {
+    if (!(deadline < item.queuedAt)) return;
+    item.queuedAt = deadline;
+    this.push({ at: deadline, item });
+    if (deadline < this.armedAt) this.arm(deadline);
+  }
+
+  /** Forgets `item` (its stale heap entries are skipped when they surface). */
+  cancel(item: T): void {
+    item.queuedAt = Infinity;
+  }
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  clear(): void {
+    this.heap = [];
+    if (this.timer !== undefined) this.scheduler.clearTimer(this.timer);
+    this.timer = undefined;
+    this.armedAt = Infinity;
+  }
+
+  private arm(at: number): void {
+    if (this.timer !== undefined) this.scheduler.clearTimer(this.timer);
+    this.armedAt = at;
+    this.timer = this.scheduler.setTimer(() => this.run(), Math.max(0, at - this.scheduler.now()));
+  }
+
+  private run(): void {
+    this.timer = undefined;
+    this.armedAt = Infinity;
+    const now = this.scheduler.now();
+    for (;;) {
+      const top = this.heap[0];
+      if (top === undefined || top.at > now) break;
+      this.pop();
+      // A stale entry: the item was re-queued earlier or cancelled.
+      if (top.item.queuedAt !== top.at) continue;
+      top.item.queuedAt = Infinity;
+      this.fire(top.item);
+    }
+    const next = this.heap[0];
+    if (next !== undefined) this.arm(next.at);
+  }
+
+  private push(entry: HeapEntry<T>): void {
+    const h = this.heap;
+    h.push(entry);
+    let i = h.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const p = h[parent] as HeapEntry<T>;
+      if (p.at <= entry.at) break;
+      h[i] = p;
+      i = parent;
+    }
+    h[i] = entry;
+  }
+
+  private pop(): void {
+    const h = this.heap;
+    const last = h.pop();
+    if (last === undefined || h.length === 0) return;
+    let i = 0;
+    const n = h.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      let c = l;
+      if (r < n && (h[r] as HeapEntry<T>).at < (h[l] as HeapEntry<T>).at) c = r;
+      if ((h[c] as HeapEntry<T>).at >= last.at) break;
+      h[i] = h[c] as HeapEntry<T>;
+      i = c;
+    }
+    h[i] = last;
+  }
+}
