@@ -5,7 +5,7 @@
  *
  *   flags u8 | gso_type u8 | hdr_len u16 | gso_size u16 | csum_start u16 | csum_offset u16 [| num_buffers u16]
  */
-import { put16le, u16le, u8 } from './bytes.js';
+import { ensureRoom, put16le, u16le, u8 } from './bytes.js';
 import type { DropReason } from './drop-reason.js';
 import { err, ok, type Result } from './result.js';
 
@@ -66,8 +66,13 @@ export function parseVnet(b: Uint8Array, off: number, hdrLen: number, frameLen: 
   return ok(h);
 }
 
-/** Writes `h` as a header of `hdrLen` bytes (num_buffers, when present, is written as 0). */
+/**
+ * Writes `h` as a header of `hdrLen` bytes (num_buffers, when present, is written as 0).
+ * Throws RangeError when `hdrLen` is below 10 or the buffer is short (programmer errors).
+ */
 export function emitVnet(h: VnetHeader, out: Uint8Array, off: number, hdrLen: number): number {
+  if (hdrLen < VNET_HDR_LEN) throw new RangeError(`virtio-net header length ${hdrLen} is below ${VNET_HDR_LEN}`);
+  ensureRoom(out, off, hdrLen, 'emitVnet');
   out[off] = h.flags;
   out[off + 1] = h.gsoType;
   put16le(out, off + 2, h.hdrLen);
