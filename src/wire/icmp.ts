@@ -61,6 +61,8 @@ const F_SEQUENCE = 6;
 const F_POINTER = 4;
 const F_NEXT_HOP_MTU = 6;
 const F_REST = 4;
+/** The four type-specific bytes after the checksum; unused ones are sent as zero. */
+const F_UNUSED = 4;
 
 export type IcmpRepr =
   | { readonly kind: 'echo-request' | 'echo-reply'; readonly identifier: number; readonly sequence: number; readonly data: Uint8Array }
@@ -205,14 +207,14 @@ export function emitIcmp(repr: IcmpRepr, out: Uint8Array, off: number, computeCh
     case 'dest-unreachable':
       out[off + F_TYPE] = ICMP_DEST_UNREACHABLE;
       out[off + F_CODE] = repr.code;
-      put16be(out, off + 4, 0);
+      put16be(out, off + F_UNUSED, 0);
       put16be(out, off + F_NEXT_HOP_MTU, repr.nextHopMtu);
       out.set(repr.invoking, off + ICMP_HEADER_LEN);
       break;
     case 'time-exceeded':
       out[off + F_TYPE] = ICMP_TIME_EXCEEDED;
       out[off + F_CODE] = repr.code;
-      out.fill(0, off + 4, off + ICMP_HEADER_LEN);
+      out.fill(0, off + F_UNUSED, off + ICMP_HEADER_LEN);
       out.set(repr.invoking, off + ICMP_HEADER_LEN);
       break;
     case 'parameter-problem':

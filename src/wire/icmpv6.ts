@@ -84,6 +84,8 @@ const F_SEQUENCE = 6;
 const F_MTU = 4;
 const F_POINTER = 4;
 const F_REST = 4;
+/** The four type-specific bytes after the checksum; unused ones are sent as zero. */
+const F_UNUSED = 4;
 
 export type Icmpv6Repr =
   | { readonly kind: 'echo-request' | 'echo-reply'; readonly identifier: number; readonly sequence: number; readonly data: Uint8Array }
@@ -287,7 +289,7 @@ export function emitIcmpv6(repr: Icmpv6Repr, out: Uint8Array, off: number, src: 
     case 'time-exceeded':
       out[off + F_TYPE] = repr.kind === 'dest-unreachable' ? ICMPV6_DEST_UNREACHABLE : ICMPV6_TIME_EXCEEDED;
       out[off + F_CODE] = repr.code;
-      out.fill(0, off + 4, off + ICMPV6_HEADER_LEN);
+      out.fill(0, off + F_UNUSED, off + ICMPV6_HEADER_LEN);
       out.set(repr.invoking, off + ICMPV6_HEADER_LEN);
       break;
     case 'packet-too-big':

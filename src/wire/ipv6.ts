@@ -66,6 +66,10 @@ const F_HOP_LIMIT = 7;
 const F_SRC = 8;
 const F_DST = 24;
 
+/** Every extension header starts with Next Header and a length byte (RFC 8200 §4.3-4.6, RFC 4302 §2). */
+const EXT_NEXT_HEADER = 0;
+const EXT_LENGTH = 1;
+
 /** Fragment header fields (RFC 8200 §4.5), relative to the start of the header. */
 const FRAG_NEXT_HEADER = 0;
 const FRAG_OFFSET_FLAGS = 2;
@@ -214,13 +218,13 @@ export function walkIpv6Extensions(b: Uint8Array, start: number, end: number, ne
         // RFC 8200 §4.3: Hop-by-Hop only immediately after the IPv6 header.
         if (nh === IP_PROTO_HOPOPTS && i !== IPV6_HEADER_LEN) return err('ipv6-bad-extension-header');
         if (i + 2 > end) return err('ipv6-bad-extension-header');
-        length = (u8(b, i + 1) + 1) * 8; // §4.3-4.6: Hdr Ext Len in 8-octet units, not counting the first 8
+        length = (u8(b, i + EXT_LENGTH) + 1) * 8; // §4.3-4.6: Hdr Ext Len in 8-octet units, not counting the first 8
         if (i + length > end) return err('ipv6-bad-extension-header');
         if (nh !== IP_PROTO_ROUTING && !validOptions(b, i + 2, i + length)) return err('ipv6-bad-extension-header');
         break;
       case IP_PROTO_AH:
         if (i + 2 > end) return err('ipv6-bad-extension-header');
-        length = (u8(b, i + 1) + 2) * 4; // RFC 4302 §2.2: Payload Len in 4-octet units, minus 2
+        length = (u8(b, i + EXT_LENGTH) + 2) * 4; // RFC 4302 §2.2: Payload Len in 4-octet units, minus 2
         if (i + length > end) return err('ipv6-bad-extension-header');
         break;
       case IP_PROTO_FRAGMENT: {
@@ -246,7 +250,7 @@ export function walkIpv6Extensions(b: Uint8Array, start: number, end: number, ne
     }
     if (extensionHeaders.length >= IPV6_MAX_EXTENSION_HEADERS) return err('ipv6-extension-chain-too-long');
     extensionHeaders.push({ type: nh, offset: i, length });
-    nh = u8(b, i);
+    nh = u8(b, i + EXT_NEXT_HEADER);
     i += length;
   }
 }
@@ -269,7 +273,7 @@ export function ipv6UnrecognizedOption(bytes: Uint8Array, ext: Ipv6ExtensionHead
     }
     const action = type >>> 6;
     if (type !== IPV6_OPT_PADN && type !== IPV6_OPT_ROUTER_ALERT && action !== 0) return { pointer: i, action };
-    i += 2 + u8(bytes, i + 1);
+    i += 2 + u8(bytes, i + 1); // option type, option data length, data
   }
   return undefined;
 }

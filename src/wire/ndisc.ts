@@ -45,6 +45,8 @@ const RA_REACHABLE_TIME = 8;
 const RA_RETRANS_TIMER = 12;
 const NA_FLAGS = 4;
 const NS_NA_TARGET = 8;
+/** RS, NS and NA: four reserved bytes after the checksum (NA's first byte holds its flags). */
+const F_RESERVED = 4;
 
 const RA_FLAG_MANAGED = 0x80;
 const RA_FLAG_OTHER = 0x40;
@@ -57,7 +59,11 @@ const PI_PREFIX_LENGTH = 2;
 const PI_FLAGS = 3;
 const PI_VALID_LIFETIME = 4;
 const PI_PREFERRED_LIFETIME = 8;
+const PI_RESERVED2 = 12;
 const PI_PREFIX = 16;
+/** MTU option fields (RFC 4861 §4.6.4). */
+const MTU_RESERVED = 2;
+const MTU_VALUE = 4;
 const PI_FLAG_ON_LINK = 0x80;
 const PI_FLAG_AUTONOMOUS = 0x40;
 
@@ -158,7 +164,7 @@ export function parseNdiscOptions(b: Uint8Array, start: number, end: number): Nd
       }
       case NDISC_OPT_MTU:
         if (length !== MTU_OPTION_LEN) return undefined; // §4.6.4: Length 1
-        options.mtu ??= u32be(b, i + 4);
+        options.mtu ??= u32be(b, i + MTU_VALUE);
         break;
       case NDISC_OPT_NONCE:
         options.nonce ??= b.slice(i + 2, i + length);
@@ -252,7 +258,7 @@ export function writeNdiscBody(repr: NdiscRepr, out: Uint8Array, off: number): n
   let i: number;
   switch (repr.kind) {
     case 'router-solicitation':
-      put32be(out, off + 4, 0);
+      put32be(out, off + F_RESERVED, 0);
       i = off + NDISC_RS_LEN;
       if (repr.sourceLinkAddr !== undefined) i += writeLinkAddrOption(NDISC_OPT_SOURCE_LINK_ADDR, repr.sourceLinkAddr, out, i);
       break;
@@ -267,8 +273,8 @@ export function writeNdiscBody(repr: NdiscRepr, out: Uint8Array, off: number): n
       if (repr.mtu !== undefined) {
         out[i] = NDISC_OPT_MTU;
         out[i + 1] = MTU_OPTION_LEN / 8;
-        put16be(out, i + 2, 0);
-        put32be(out, i + 4, repr.mtu);
+        put16be(out, i + MTU_RESERVED, 0);
+        put32be(out, i + MTU_VALUE, repr.mtu);
         i += MTU_OPTION_LEN;
       }
       for (const p of repr.prefixes) {
@@ -278,13 +284,13 @@ export function writeNdiscBody(repr: NdiscRepr, out: Uint8Array, off: number): n
         out[i + PI_FLAGS] = (p.onLink ? PI_FLAG_ON_LINK : 0) | (p.autonomous ? PI_FLAG_AUTONOMOUS : 0);
         put32be(out, i + PI_VALID_LIFETIME, p.validLifetime);
         put32be(out, i + PI_PREFERRED_LIFETIME, p.preferredLifetime);
-        put32be(out, i + 12, 0);
+        put32be(out, i + PI_RESERVED2, 0);
         out.set(p.prefix.subarray(0, IPV6_LEN), i + PI_PREFIX);
         i += PREFIX_OPTION_LEN;
       }
       break;
     case 'neighbor-solicitation':
-      put32be(out, off + 4, 0);
+      put32be(out, off + F_RESERVED, 0);
       out.set(repr.target.subarray(0, IPV6_LEN), off + NS_NA_TARGET);
       i = off + NDISC_NS_LEN;
       if (repr.sourceLinkAddr !== undefined) i += writeLinkAddrOption(NDISC_OPT_SOURCE_LINK_ADDR, repr.sourceLinkAddr, out, i);
@@ -298,7 +304,7 @@ export function writeNdiscBody(repr: NdiscRepr, out: Uint8Array, off: number): n
       }
       break;
     case 'neighbor-advertisement':
-      put32be(out, off + 4, 0);
+      put32be(out, off + F_RESERVED, 0);
       out[off + NA_FLAGS] = (repr.router ? NA_FLAG_ROUTER : 0) | (repr.solicited ? NA_FLAG_SOLICITED : 0) | (repr.override ? NA_FLAG_OVERRIDE : 0);
       out.set(repr.target.subarray(0, IPV6_LEN), off + NS_NA_TARGET);
       i = off + NDISC_NA_LEN;
