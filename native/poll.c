@@ -18,24 +18,39 @@
 
 #include "tap_linux.h"
 
-/* Hands a pending JS exception to Node's uncaughtException machinery: there is no JS caller here. */
-static void raise_pending(napi_env env) {
-  bool pending = false;
-  if (napi_is_exception_pending(env, &pending) != napi_ok || !pending) return;
-  napi_value exc;
-  if (napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_fatal_exception(env, exc);
-}
+/*
+ * In a libuv callback there is no JS caller to hand an exception to: a failed napi_* call (or an
+ * exception thrown by the JS callback) becomes an uncaughtException, as for any event handler.
+ */
+#define NAPI_CALL_CB(env, call, on_fail)                  \
+  do {                                                   \
+    napi_status status_ = (call);                        \
+    if (status_ != napi_ok) {                            \
+      chn_raise_napi_failure((env), status_, #call);     \
+      on_fail;                                           \
+    }                                                    \
+  } while (0)
 
 /* Calls the JS function held in refs[which] with the given arguments. */
 static void call_js(struct chn_tap *tap, enum chn_ref which, size_t argc, const napi_value *argv) {
   napi_env env = tap->env;
   napi_value fn, recv, result;
-  if (napi_get_reference_value(env, tap->refs[which], &fn) != napi_ok || fn == NULL ||
-      napi_get_reference_value(env, tap->refs[CHN_REF_RESOURCE], &recv) != napi_ok || recv == NULL) {
-    raise_pending(env);
-    return;
-  }
-  if (napi_make_callback(env, tap->async_ctx, recv, fn, argc, argv, &result) != napi_ok) raise_pending(env);
+  NAPI_CALL_CB(env, napi_get_reference_value(env, tap->refs[which], &fn), return);
+  NAPI_CALL_CB(env, napi_get_reference_value(env, tap->refs[CHN_REF_RESOURCE], &recv), return);
+  if (fn == NULL || recv == NULL) return; /* released by close() during this very callback */
+  NAPI_CALL_CB(env, napi_make_callback(env, tap->async_ctx, recv, fn, argc, argv, &result), return);
+}
+
+/* Runs `argc` (0 or 1) uint32 arguments through call_js inside a handle scope. */
+static void call_js_scoped(struct chn_tap *tap, enum chn_ref which, int with_count, uint32_t count) {
+  napi_env env = tap->env;
+  napi_handle_scope scope;
+  NAPI_CALL_CB(env, napi_open_handle_scope(env, &scope), return);
+  napi_value arg;
+  int ok = 1;
+  if (with_count) NAPI_CALL_CB(env, napi_create_uint32(env, count, &arg), ok = 0);
+  if (ok) call_js(tap, which, with_count ? 1 : 0, with_count ? &arg : NULL);
+  NAPI_CALL_CB(env, napi_close_handle_scope(env, scope), return);
 }
 
 static void on_readable(struct chn_tap *tap) {
@@ -51,23 +66,7 @@ static void on_readable(struct chn_tap *tap) {
   /* After a fatal error the fd can only fail again: stop watching before telling JS, so a
    * level-triggered readable/error condition cannot spin the loop. */
   if (r.fatal_errno) uv_poll_stop(&tap->poll);
-
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(tap->env, &scope) != napi_ok) return;
-  napi_value count;
-  if (napi_create_uint32(tap->env, n, &count) == napi_ok) {
-    call_js(tap, CHN_REF_ON_READ, 1, &count);
-  } else {
-    raise_pending(tap->env);
-  }
-  napi_close_handle_scope(tap->env, scope);
-}
-
-static void on_writable(struct chn_tap *tap) {
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(tap->env, &scope) != napi_ok) return;
-  call_js(tap, CHN_REF_ON_WRITABLE, 0, NULL);
-  napi_close_handle_scope(tap->env, scope);
+  call_js_scoped(tap, CHN_REF_ON_READ, 1, n);
 }
 
 static void on_poll(uv_poll_t *handle, int status, int events) {
@@ -82,32 +81,30 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
     st[CHN_ST_RX_LAST_ERRNO] = 0;
     st[CHN_ST_RX_FATAL_ERRNO] = -status;
     st[CHN_ST_RX_BYTES] = 0;
-    napi_handle_scope scope;
-    if (napi_open_handle_scope(tap->env, &scope) != napi_ok) return;
-    napi_value zero;
-    if (napi_create_uint32(tap->env, 0, &zero) == napi_ok) call_js(tap, CHN_REF_ON_READ, 1, &zero);
-    napi_close_handle_scope(tap->env, scope);
+    call_js_scoped(tap, CHN_REF_ON_READ, 1, 0);
     return;
   }
   if (events & UV_READABLE) on_readable(tap);
   /* The JS callback may have closed the link. */
-  if (!tap->shut && (events & UV_WRITABLE) && tap->want_writable) on_writable(tap);
+  if (!tap->shut && (events & UV_WRITABLE) && tap->want_writable) call_js_scoped(tap, CHN_REF_ON_WRITABLE, 0, 0);
 }
 
 static void on_closed(uv_handle_t *handle) {
   struct chn_tap *tap = handle->data;
   tap->poll_inited = 0;
   if (tap->cleanup_hook != NULL) {
-    /* Tells Node that this handle no longer keeps env teardown waiting (or unregisters the hook). */
-    napi_remove_async_cleanup_hook(tap->cleanup_hook);
+    /* Tells Node that this handle no longer keeps env teardown waiting (or unregisters the hook).
+     * It can only fail for a NULL handle, which the test above excludes. */
+    napi_status status = napi_remove_async_cleanup_hook(tap->cleanup_hook);
     tap->cleanup_hook = NULL;
+    if (status != napi_ok) chn_raise_napi_failure(tap->env, status, "napi_remove_async_cleanup_hook");
   }
   chn_tap_maybe_free(tap);
 }
 
 int chn_poll_start(struct chn_tap *tap) {
   uv_loop_t *loop;
-  if (napi_get_uv_event_loop(tap->env, &loop) != napi_ok) return UV_EINVAL;
+  if (napi_get_uv_event_loop(tap->env, &loop) != napi_ok || loop == NULL) return UV_EINVAL;
   int rc = uv_poll_init(loop, &tap->poll, tap->fd);
   if (rc < 0) return rc;
   tap->poll.data = tap;

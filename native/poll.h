@@ -83,8 +83,13 @@ int chn_poll_update(struct chn_tap *tap);
 /* Stops watching and closes the poll handle; the struct may be freed from the close callback. */
 void chn_poll_close(struct chn_tap *tap);
 
-/* Releases the fd, the watcher and every JS reference; safe to call more than once (tap.c). */
-void chn_tap_shutdown(struct chn_tap *tap);
+/*
+ * Releases the fd, the watcher and every JS reference; safe to call more than once (tap.c).
+ * Returns NULL, or the first napi_* call that failed (the caller decides whether it can throw).
+ */
+const char *chn_tap_shutdown(struct chn_tap *tap);
+/* Turns a failed napi_* call outside any JS frame into an uncaughtException (tap.c). */
+void chn_raise_napi_failure(napi_env env, napi_status status, const char *call);
 /* Frees the struct once nothing refers to it any more (tap.c). */
 void chn_tap_maybe_free(struct chn_tap *tap);
 

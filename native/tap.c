@@ -298,37 +298,51 @@ static int get_tap(napi_env env, napi_value v, int need_open, const char *syscal
 
 /* ---- lifecycle ---------------------------------------------------------------------------- */
 
-void chn_tap_shutdown(struct chn_tap *tap) {
-  if (tap->shut) return;
+void chn_raise_napi_failure(napi_env env, napi_status status, const char *call) {
+  throw_napi_failure(env, status, call);
+  napi_value exc;
+  if (napi_get_and_clear_last_exception(env, &exc) == napi_ok && exc != NULL) {
+    /* If even this fails, nothing is left that could report it. */
+    (void)napi_fatal_exception(env, exc);
+  }
+}
+
+const char *chn_tap_shutdown(struct chn_tap *tap) {
+  if (tap->shut) return NULL;
+  const char *failed = NULL;
   tap->shut = 1;
   chn_poll_close(tap);
   tap_close(tap->fd);
   tap->fd = -1;
   for (int i = 0; i < CHN_REF_COUNT; i++) {
     if (tap->refs[i] != NULL) {
-      napi_delete_reference(tap->env, tap->refs[i]);
+      if (napi_delete_reference(tap->env, tap->refs[i]) != napi_ok && failed == NULL) failed = "napi_delete_reference";
       tap->refs[i] = NULL;
     }
   }
   if (tap->async_ctx != NULL) {
-    napi_async_destroy(tap->env, tap->async_ctx);
+    if (napi_async_destroy(tap->env, tap->async_ctx) != napi_ok && failed == NULL) failed = "napi_async_destroy";
     tap->async_ctx = NULL;
   }
   tap->rx_arena = tap->tx_arena = NULL;
   tap->rx_lens = tap->tx_offs = tap->tx_lens = NULL;
   tap->status = NULL;
+  return failed;
 }
 
 void chn_tap_maybe_free(struct chn_tap *tap) {
   if (tap->finalized && !tap->poll_inited) free(tap);
 }
 
-/* The External was garbage-collected: release whatever close() has not. */
+/*
+ * The External was garbage-collected: release whatever close() has not. A finalizer has no JS
+ * caller, so a failed release can only leave a leak behind (there is nobody to tell).
+ */
 static void finalize_tap(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
   struct chn_tap *tap = data;
-  chn_tap_shutdown(tap);
+  (void)chn_tap_shutdown(tap);
   tap->finalized = 1;
   chn_tap_maybe_free(tap);
 }
@@ -337,9 +351,11 @@ static void finalize_tap(napi_env env, void *data, void *hint) {
 static void on_env_teardown(napi_async_cleanup_hook_handle handle, void *arg) {
   struct chn_tap *tap = arg;
   tap->cleanup_hook = handle;
-  chn_tap_shutdown(tap);
+  /* The environment is going away: a failed release can only leave a leak behind. */
+  (void)chn_tap_shutdown(tap);
   if (!tap->poll_inited) {
-    napi_remove_async_cleanup_hook(handle);
+    /* Fails only for a NULL handle; Node hands us a valid one. */
+    (void)napi_remove_async_cleanup_hook(handle);
     tap->cleanup_hook = NULL;
   }
 }
@@ -510,7 +526,8 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   struct chn_tap *tap;
   if (get_args(env, info, 1, argv) < 0 || get_tap(env, argv[0], 0, "close", &tap) < 0) return NULL;
-  chn_tap_shutdown(tap);
+  const char *failed = chn_tap_shutdown(tap);
+  if (failed != NULL) throw_napi_failure(env, napi_generic_failure, failed);
   return NULL;
 }
 
