@@ -16,7 +16,7 @@
 import type { Clock } from '../wire/clock.js';
 import type { DropReason } from '../wire/drop-reason.js';
 import type { Random } from '../wire/random.js';
-import { inWindow, seq, seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax, u32Lt, type Seq } from '../wire/seq.js';
+import { inWindow, seq, seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax, u32Diff, u32Lt, type Seq } from '../wire/seq.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type TcpOptions, type TcpRepr } from '../wire/tcp.js';
 import { createCongestionControl, type CongestionControl } from './congestion/index.js';
 import { chooseWindowScale, clampWindowScale, DEFAULT_PEER_MSS, TIMESTAMPS_OPTION_LEN } from './negotiation.js';
@@ -74,6 +74,8 @@ type Verdict = 'accept' | 'drop' | 'drop-after-ack' | 'drop-after-challenge-ack'
 
 /** RFC 5681 §3.2 / RFC 6675 DupThresh. */
 const DUP_THRESH = 3;
+/** Ticks by which a TSval may lag TS.Recent and still pass PAWS (Linux TCP_PAWS_WINDOW). */
+const PAWS_WINDOW = 1;
 /** RFC 7323 §5.5: TS.Recent older than 24 days is invalid (the peer's clock may have wrapped). */
 const PAWS_IDLE_LIMIT_MS = 24 * 24 * 3600 * 1000;
 /** Smallest effective MSS we ever use (Linux TCP_MIN_MSS is 88 including options). */
@@ -246,6 +248,8 @@ export class TcpConnection {
   private retransmitCount = 0;
   /** Clock time of the first retransmission of the current segment (chimney TotalRT); -1 when none. */
   private totalRtStart = -1;
+  /** TSval of our latest retransmission; outside the open state an older echo is ambiguous (see ackRttSample). */
+  private lastRetransmitTs = 0;
   /** Persist round (chimney SndWndProbeCount, reference §7.5.4). */
   private persistRound = 0;
 
@@ -729,6 +733,10 @@ export class TcpConnection {
       case 'drop':
         return this.dropReason;
       case 'drop-after-ack':
+        if (segment.payload.length > 0 && seqLe(seqAdd(segment.seqNumber, segment.payload.length), this.rcvNxt)) {
+          // A duplicate of data already received: report it with a D-SACK block (RFC 2883 §4).
+          this.setDsack(segment.seqNumber, seqAdd(segment.seqNumber, segment.payload.length));
+        }
         if (this._state === 'TIME-WAIT' && (segment.flags & TCP_FIN) !== 0) {
           // RFC 9293 §3.10.7.4 eighth step: a retransmitted FIN restarts the 2 MSL timeout.
           this.setTimer('time-wait', now + this.config.timeWaitMs);
@@ -835,11 +843,15 @@ export class TcpConnection {
     return inWindow(s, this.rcvNxt, wnd) || inWindow(seqAdd(s, len - 1), this.rcvNxt, wnd);
   }
 
-  /** RFC 7323 §5.3 R1: a non-RST segment whose TSval is older than TS.Recent is rejected. */
+  /**
+   * RFC 7323 §5.3 R1: a non-RST segment whose TSval is older than TS.Recent is rejected.
+   * Linux tolerates one tick (TCP_PAWS_WINDOW = 1), so segments of one flight reordered
+   * across a clock tick are not lost; so do we.
+   */
   private pawsRejects(seg: TcpRepr, now: number): boolean {
     if (!this.tsEnabled) return false;
     const ts = seg.options.timestamps;
-    if (ts === undefined || !u32Lt(ts.tsVal, this.tsRecent)) return false;
+    if (ts === undefined || u32Diff(this.tsRecent, ts.tsVal) <= PAWS_WINDOW) return false;
     // RFC 7323 §5.5: after 24 days of idleness TS.Recent is invalid and the segment passes.
     if (now - this.tsRecentTime > PAWS_IDLE_LIMIT_MS) return false;
     return true;
@@ -1025,6 +1037,9 @@ export class TcpConnection {
     const window = seg.windowLen << this.sndWindowScale;
     let newSack = false;
     const blocks = seg.options.sackBlocks;
+    const sackedBefore = this.scoreboard.sacked;
+    // Bytes the scoreboard already counted as delivered inside the range this ACK covers.
+    const previouslySacked = seqGt(ack, oldUna) ? this.scoreboard.sackedIn(oldUna, ack) : 0;
     if (this.sackEnabled && blocks !== undefined) {
       newSack = this.scoreboard.update(blocks, seqGt(ack, oldUna) ? ack : oldUna, this.sndMax);
     }
@@ -1051,7 +1066,12 @@ export class TcpConnection {
         // upload drops SACKed-only data, reference §3.3.2). Forget the scoreboard.
         this.scoreboard.clear();
       }
-      this.onNewAckRecovery(ack, dataAcked, flightBefore, now);
+      // Newly delivered bytes (Linux "delivered"): a cumulative ACK that jumps over data
+      // SACKed earlier delivers only the holes it fills, plus what this ACK newly SACKs.
+      const newlySacked = this.scoreboard.sacked - (sackedBefore - previouslySacked);
+      let delivered = dataAcked - previouslySacked + (newlySacked > 0 ? newlySacked : 0);
+      if (delivered < 0) delivered = 0;
+      this.onNewAckRecovery(ack, dataAcked, delivered, flightBefore, now);
       // RFC 6298 §5.2 and §5.3.
       if (this.timerKind === 'retransmit') {
         if (this.sndUna === this.sndMax) this.clearTimer();
@@ -1096,7 +1116,7 @@ export class TcpConnection {
     }
   }
 
-  private onNewAckRecovery(ack: Seq, dataAcked: number, flightBefore: number, now: number): void {
+  private onNewAckRecovery(ack: Seq, dataAcked: number, delivered: number, flightBefore: number, now: number): void {
     const mss = this.mss;
     switch (this.caState) {
       case 'open':
@@ -1106,7 +1126,7 @@ export class TcpConnection {
         this.lostEnd = ack;
         // Slow start may grow while cwnd < 2 * flight (Linux tcp_is_cwnd_limited).
         const limited = this.cwndLimited || (this.cc.cwnd < this.cc.ssthresh && this.cc.cwnd < 2 * flightBefore);
-        this.cc.onAck(dataAcked, mss, now, this.rtt.srtt, limited);
+        this.cc.onAck(delivered, mss, now, this.rtt.srtt, limited);
         return;
       }
       case 'recovery':
@@ -1129,13 +1149,13 @@ export class TcpConnection {
       case 'loss':
         if (seqGe(ack, this.recoveryPoint)) {
           this.caState = 'open';
-          this.rxtNext = ack;
+            this.rxtNext = ack;
           this.lostEnd = ack;
         } else if (seqLt(this.rxtNext, ack)) {
           this.rxtNext = ack;
         }
         // After an RTO the window regrows by slow start (RFC 5681 §3.1).
-        this.cc.onAck(dataAcked, mss, now, this.rtt.srtt, true);
+        this.cc.onAck(delivered, mss, now, this.rtt.srtt, true);
         return;
     }
   }
@@ -1196,7 +1216,13 @@ export class TcpConnection {
     const ts = seg.options.timestamps;
     if (this.tsEnabled && ts !== undefined && ts.tsEcr !== 0) {
       // RFC 7323 §4.1: RTTM from the echoed timestamp of an ACK that advances SND.UNA; valid
-      // even for retransmitted data, and across a hand-over (reference §7.6 merged sample).
+      // across a hand-over (reference §7.6 merged sample). During loss recovery an echo older
+      // than our latest retransmission may come from a receiver that already held the data
+      // (our retransmission was a duplicate to it, its earlier ACKs were lost): it echoes the
+      // TSval of its last in-order segment, so the sample measures the stall, not the path.
+      // As in Karn's rule the sample is ambiguous and skipped; fed back, such samples inflate
+      // the RTO without bound under heavy ACK loss.
+      if (this.caState !== 'open' && u32Lt(ts.tsEcr, this.lastRetransmitTs)) return;
       const ticks = u32DiffNonNeg(this.tsNow(now), ts.tsEcr);
       this.rtt.sample(this.ticksToMs(ticks));
       this.backoff = 0;
@@ -1484,6 +1510,7 @@ export class TcpConnection {
     this.statBytesRetransmitted += len;
     // Karn: a retransmission makes the timed segment ambiguous.
     this.rttTiming = false;
+    this.lastRetransmitTs = this.tsNow(now);
     return true;
   }
 
@@ -1831,11 +1858,13 @@ export class TcpConnection {
     }
     // RFC 5681 §3.1 / RFC 6298 §5.4-5.6: ssthresh on the first timeout only, cwnd = 1 SMSS,
     // back off, retransmit the earliest unacknowledged segment, then go-back-N.
-    const first = this.retransmitCount === 0 && this.caState !== 'loss';
+    // A timeout during fast recovery keeps the ssthresh that recovery already lowered (as
+    // Linux tcp_enter_loss does); the flight excludes SACKed data, which has left the network.
+    const first = this.retransmitCount === 0 && (this.caState === 'open' || this.caState === 'disorder');
     this.retransmitCount++;
     if (this.totalRtStart < 0) this.totalRtStart = now;
     this.statTimeouts++;
-    this.cc.onRetransmitTimeout(seqDiff(this.sndMax, this.sndUna), this.mss, now, first);
+    this.cc.onRetransmitTimeout(seqDiff(this.sndMax, this.sndUna) - this.scoreboard.sacked, this.mss, now, first);
     this.caState = 'loss';
     this.recoveryPoint = this.sndMax;
     this.lostEnd = this.sndMax;
