@@ -194,6 +194,8 @@ export class TcpConnection {
   /** Sequence number of the send queue's first byte. */
   private sndDataBase = 0 as Seq;
   private readonly sendQueue = new SendQueue();
+  /** End of the last segment shorter than the MSS that we sent (Minshall's Nagle variant, Linux snd_sml). */
+  private sndSml = 0 as Seq;
   /** The application asked for a FIN after the queued data. */
   private finQueued = false;
   private finSent = false;
@@ -449,6 +451,7 @@ export class TcpConnection {
     c.sndUna = seq(d.SndUna);
     c.sndMax = seq(d.SndMax);
     c.sndDataBase = c.sndUna;
+    c.sndSml = c.sndUna;
     for (const chunk of s.sendData) c.sendQueue.push(chunk);
     c.finQueued = s.finQueued;
     if (state === 'FIN-WAIT-2' || state === 'TIME-WAIT') {
@@ -1124,6 +1127,10 @@ export class TcpConnection {
         this.caState = 'open';
         this.rxtNext = ack;
         this.lostEnd = ack;
+        // Markers behind SND.UNA move with it: modular comparisons are only meaningful within
+        // 2^31 (RFC 9293 §3.4), and a stream can run far longer than that without a loss.
+        if (seqGt(ack, this.recoveryPoint)) this.recoveryPoint = ack;
+        if (seqGt(ack, this.sndSml)) this.sndSml = ack;
         // Slow start may grow while cwnd < 2 * flight (Linux tcp_is_cwnd_limited).
         const limited = this.cwndLimited || (this.cc.cwnd < this.cc.ssthresh && this.cc.cwnd < 2 * flightBefore);
         this.cc.onAck(delivered, mss, now, this.rtt.srtt, limited);
@@ -1536,8 +1543,9 @@ export class TcpConnection {
       // data waiting goes only if it is at least half the largest window the peer offered.
       if (wndAvail <= 0 || wndAvail < this.maxSndWnd >>> 1) return WINDOW_LIMITED;
       len = wndAvail;
-    } else if (len < segMss && !this.noDelay && this.sndMax !== this.sndUna && !this.finQueued) {
-      // Nagle (RFC 1122 §4.2.3.4): a partial segment waits while data is unacknowledged.
+    } else if (len < segMss && !this.noDelay && seqGt(this.sndSml, this.sndUna) && !this.finQueued) {
+      // Nagle (RFC 1122 §4.2.3.4) in Minshall's variant (RFC 9293 §3.7.4 allows it; Linux
+      // uses it): a partial segment waits while an earlier partial segment is unacknowledged.
       return NAGLE_LIMITED;
     }
     if (pipe + len > cwnd + allowance) return CWND_LIMITED;
@@ -1575,6 +1583,7 @@ export class TcpConnection {
       this.sndMax = end;
     }
     if (fin) this.finSent = true;
+    if (len < this.mss && seqGt(end, this.sndSml)) this.sndSml = end;
     if (this.timerKind !== 'retransmit') this.setTimer('retransmit', now + this.rtt.backedOff(this.backoff));
   }
 
@@ -2116,6 +2125,7 @@ export class TcpConnection {
 
   private initSend(iss: Seq): void {
     this.iss = iss;
+    this.sndSml = iss;
     this.sndUna = iss;
     this.sndMax = iss;
     this.sndDataBase = seqAdd(iss, 1);
