@@ -56,12 +56,16 @@ export class Reassembly {
     let fresh = 0;
     let i = this.firstEndingAfter(start);
     let cur = start;
-    for (let j = i; seqLt(cur, end); j++) {
+    let j = i;
+    while (seqLt(cur, end)) {
       if (j < starts.length && seqLe(starts[j] as Seq, cur)) {
+        // Inside (or at the start of) a held piece: skip over it.
         const pieceEnd = seqAdd(starts[j] as Seq, (datas[j] as Uint8Array).length);
         if (seqGt(pieceEnd, cur)) cur = pieceEnd;
+        j++;
         continue;
       }
+      // A gap up to the next held piece (which is then examined) or to the end.
       const next = j < starts.length && seqLt(starts[j] as Seq, end) ? (starts[j] as Seq) : end;
       fresh += seqDiff(next, cur);
       cur = next;
