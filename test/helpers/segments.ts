@@ -418,11 +418,16 @@ export class Endpoint {
   rstSent = 0;
   /** Data segments seen going out (for retransmission accounting). */
   dataSegmentsSent = 0;
+  /** Payload bytes sent below the highest sequence number already sent (retransmitted), counted on the wire. */
+  retransmittedBytes = 0;
+  highestSent: number | undefined;
   /** Highest TSval sent so far, and the number of times TSval went backwards. */
   lastTsVal: number | undefined;
   tsValRegressions = 0;
   errors: string[] = [];
   closed = false;
+  /** Out-of-order bytes this side held when it was exported (dropped by design, reference §3.3.2 step 2). */
+  droppedOnMigration = 0;
 
   constructor(
     readonly name: 'a' | 'b',
@@ -504,6 +509,7 @@ export class Wire {
   /** Exports one side's connection and resumes it in a fresh engine (a chimney offload or upload). */
   migrate(side: 'a' | 'b'): void {
     const ep = side === 'a' ? this.a : this.b;
+    ep.droppedOnMigration += ep.conn.info().reorderQueueBytes;
     const snapshot = ep.conn.exportState();
     ep.conn = TcpConnection.fromOffloadState({ config: ep.config, hooks: ep.hooks, random: ep.random, snapshot });
     this.migrations++;
@@ -514,7 +520,17 @@ export class Wire {
     const ep = from === 'a' ? this.a : this.b;
     ep.segmentsSent++;
     if (s.flags & TCP_RST) ep.rstSent++;
-    if (s.payloadLength > 0) ep.dataSegmentsSent++;
+    if (s.payloadLength > 0) {
+      ep.dataSegmentsSent++;
+      const end = seqAdd(s.seqNumber, s.payloadLength);
+      if (ep.highestSent === undefined || ((end - ep.highestSent) | 0) > 0) {
+        const fresh = ep.highestSent === undefined ? s.payloadLength : Math.min(s.payloadLength, (end - ep.highestSent) | 0);
+        ep.retransmittedBytes += s.payloadLength - fresh;
+        ep.highestSent = end;
+      } else {
+        ep.retransmittedBytes += s.payloadLength;
+      }
+    }
     const ts = s.options.timestamps;
     if (ts !== undefined && (s.flags & TCP_RST) === 0) {
       if (ep.lastTsVal !== undefined && ((ts.tsVal - ep.lastTsVal) | 0) < 0) ep.tsValRegressions++;
