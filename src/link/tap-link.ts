@@ -143,8 +143,7 @@ export class TapLink implements Link {
   /** The kernel side's MAC address, read at open (the name-based lookup stops working once the device moves). */
   readonly kernelMac: Uint8Array;
   readonly stats: LinkStats = newLinkStats();
-  /** Set when the device failed for good (see `onError`). */
-  error: Error | undefined;
+  #error: Error | undefined;
 
   readonly #native: NativeTap;
   readonly #handle: NativeTapHandle;
@@ -185,7 +184,6 @@ export class TapLink implements Link {
     txErrors: number;
     txFatal: number;
     txBytes: number;
-    txLastErrno: number;
   };
 
   private constructor(
@@ -215,7 +213,6 @@ export class TapLink implements Link {
       txErrors: c.ST_TX_ERRORS,
       txFatal: c.ST_TX_FATAL_ERRNO,
       txBytes: c.ST_TX_BYTES,
-      txLastErrno: c.ST_TX_LAST_ERRNO,
     };
     this.#rxBuffer = new ArrayBuffer(RX_SLOT_SIZE * o.rxBatch);
     this.#rxBytes = new Uint8Array(this.#rxBuffer);
@@ -292,6 +289,11 @@ export class TapLink implements Link {
     }
   }
 
+  /** Set when the device failed for good (see `onError`): reading has stopped and sends are dropped. */
+  get error(): Error | undefined {
+    return this.#error;
+  }
+
   /** The IP MTU as set or read at open, or by `setMtu`. Changes made from another namespace are not seen. */
   get mtu(): number {
     return this.#mtu;
@@ -335,7 +337,7 @@ export class TapLink implements Link {
   send(frame: Uint8Array, vnet?: VnetHeader): void {
     const stats = this.stats;
     const len = frame.length;
-    if (this.#closed || this.error !== undefined || len > this.#maxFrameSize) {
+    if (this.#closed || this.#error !== undefined || len > this.#maxFrameSize) {
       stats.txDropped++;
       return;
     }
@@ -369,7 +371,7 @@ export class TapLink implements Link {
   }
 
   flush(): void {
-    if (this.#closed || this.error !== undefined) return;
+    if (this.#closed || this.#error !== undefined) return;
     const head = this.#txHead;
     const count = this.#txTail - head;
     if (count === 0) return;
@@ -490,8 +492,8 @@ export class TapLink implements Link {
   }
 
   #fail(error: NativeSystemError): void {
-    if (this.error !== undefined) return;
-    this.error = error;
+    if (this.#error !== undefined) return;
+    this.#error = error;
     this.stats.txDropped += this.#txTail - this.#txHead;
     this.#txHead = this.#txTail = this.#txEnd = 0;
     this.#onError?.(error);
