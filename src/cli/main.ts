@@ -95,7 +95,7 @@ function installShutdown(emulator: Emulator, log: Logger, extra: () => Promise<v
     process.on('SIGTERM', () => stop(0, 'SIGTERM'));
     process.on('SIGHUP', () => stop(0, 'SIGHUP'));
     process.on('uncaughtException', (error) => {
-      process.stderr.write(`chimney: internal error: ${error.stack ?? String(error)}\n`);
+      if (!stopping) process.stderr.write(`chimney: internal error: ${error.stack ?? String(error)}\n`);
       stop(70, 'internal error');
     });
     process.on('exit', () => emulator.stopSync());
@@ -206,6 +206,10 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // A reader that went away (a closed pipe) must not turn logging into a crash or a busy
+  // loop of EPIPE errors: the emulator keeps running and shuts down cleanly on its signal.
+  process.stdout.on('error', () => undefined);
+  process.stderr.on('error', () => undefined);
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

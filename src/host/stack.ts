@@ -37,6 +37,7 @@ import { Ipv4Reassembler } from '../wire/ipv4-reassembly.js';
 import { IPV6_FRAGMENT_HEADER_LEN, IPV6_HEADER_LEN, emitIpv6FragmentHeader, emitIpv6Header, ipv6PseudoHeaderSum, parseIpv6, type Ipv6Repr } from '../wire/ipv6.js';
 import { Ipv6Reassembler } from '../wire/ipv6-reassembly.js';
 import { VNET_F_DATA_VALID, VNET_F_NEEDS_CSUM } from '../wire/vnet.js';
+import { completeChecksum } from '../wire/gso.js';
 import type { LinkStateInfo, MiniportEdge, NblOffloadInfo } from '../ndis/edges.js';
 import type { BindableProtocol } from '../ndis/binding.js';
 import type { NdisStatus } from '../ndis/status.js';
@@ -88,6 +89,14 @@ export interface Ipv6OwnAddress {
   readonly address: Ipv6Address;
   readonly prefixLength: number;
   state: 'tentative' | 'preferred' | 'duplicate';
+}
+
+/** True when an untagged IPv4 or IPv6 frame's (first) next protocol is TCP. */
+function carriesTcp(frame: Uint8Array): boolean {
+  const ethertype = ((frame[12] as number) << 8) | (frame[13] as number);
+  if (ethertype === ETHERTYPE_IPV4) return frame[23] === IP_PROTO_TCP;
+  if (ethertype === ETHERTYPE_IPV6) return frame[20] === IP_PROTO_TCP;
+  return false;
 }
 
 /** Largest frame the stack ever builds: a 64 KiB TSO super-frame plus headers. */
@@ -266,6 +275,11 @@ export class HostStack implements BindableProtocol {
     if (!parsed.ok) return parsed.reason;
     const eth = parsed.value;
     if (eth.vlan !== undefined) return 'vlan-not-configured';
+    if (info !== undefined && (info.flags & VNET_F_NEEDS_CSUM) !== 0 && !carriesTcp(frame)) {
+      // A partial checksum is fine for data we consume, but UDP and ICMP datagrams may be
+      // quoted back in ICMP errors: finish the checksum so the quote is what a wire carried.
+      completeChecksum(frame, info);
+    }
     if (!this.acceptsMac(eth.dst)) return 'eth-not-for-us';
     if (isMulticastMac(eth.src)) return 'eth-source-multicast';
     switch (eth.ethertype) {
