@@ -1,0 +1,254 @@
+/**
+ * The host stack's node:net-shaped sockets, two stacks back to back over a simulated link in
+ * simulated time: connect/listen, byte-exact streams in both directions, backpressure,
+ * half-close, resets, refused connections, timeouts, and the error codes a node:net user
+ * expects.
+ */
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { parseIpv4Address, parseIpv6Address } from '../../../src/wire/addr.js';
+import { SimScheduler } from '../../../src/wire/clock.js';
+import { SeededRandom } from '../../../src/wire/random.js';
+import { SimLink } from '../../../src/link/sim-link.js';
+import { ImpairLink } from '../../../src/link/impair.js';
+import type { Link } from '../../../src/link/link.js';
+import { OffloadTarget } from '../../../src/target/target.js';
+import { bindProtocol } from '../../../src/ndis/binding.js';
+import { HostStack } from '../../../src/host/stack.js';
+import type { TcpSocket } from '../../../src/host/socket.js';
+import type { TcpConfig } from '../../../src/tcp/types.js';
+
+interface Net {
+  scheduler: SimScheduler;
+  a: HostStack;
+  b: HostStack;
+  linkA: SimLink;
+  linkB: SimLink;
+  run(ms: number): Promise<void>;
+  until(cond: () => boolean, limitMs?: number): Promise<void>;
+}
+
+function makeStack(scheduler: SimScheduler, link: Link, n: number, tcp: Partial<TcpConfig> = {}): HostStack {
+  const mac = Uint8Array.of(2, 0, 0, 0, 0, n);
+  const target = new OffloadTarget({ link, macAddress: mac });
+  const stack = new HostStack({
+    interface: {
+      mac,
+      ipv4: { address: parseIpv4Address(`198.18.0.${n}`) as number, prefixLength: 24 },
+      ipv6: { address: parseIpv6Address(`2001:2::${n}`) as Uint8Array, prefixLength: 64 },
+    },
+    scheduler,
+    random: new SeededRandom(n),
+    secret: new Uint8Array(32).fill(n),
+    dadTransmits: 0,
+    tcp,
+  });
+  bindProtocol(stack, target);
+  void stack.start();
+  return stack;
+}
+
+function net(options: { latencyMs?: number; impair?: Parameters<typeof ImpairLink.prototype.constructor>[2]; tcp?: Partial<TcpConfig>; vnet?: boolean } = {}): Net {
+  const scheduler = new SimScheduler();
+  const [linkA, linkB] = SimLink.pair(scheduler, { latencyMs: options.latencyMs ?? 0.05, vnet: options.vnet ?? false });
+  const la: Link = options.impair === undefined ? linkA : new ImpairLink(linkA, scheduler, options.impair);
+  const a = makeStack(scheduler, la, 1, options.tcp);
+  const b = makeStack(scheduler, linkB, 2, options.tcp);
+  // Streams and the stack's end-of-turn flush run on the microtask and immediate queues:
+  // let them run between every millisecond of simulated time.
+  const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+  const run = async (ms: number): Promise<void> => {
+    const end = scheduler.now() + ms;
+    while (scheduler.now() < end) {
+      await tick();
+      scheduler.advance(Math.min(1, end - scheduler.now()));
+    }
+    await tick();
+  };
+  const until = async (cond: () => boolean, limitMs = 120_000): Promise<void> => {
+    const end = scheduler.now() + limitMs;
+    for (;;) {
+      await tick();
+      if (cond()) return;
+      if (scheduler.now() >= end) throw new Error(`condition not met within ${limitMs} ms of simulated time`);
+      scheduler.advance(1);
+    }
+  };
+  return { scheduler, a, b, linkA, linkB, run, until };
+}
+
+function pattern(n: number, seed = 1): Buffer {
+  const b = Buffer.alloc(n);
+  let x = seed;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    b[i] = x >>> 24;
+  }
+  return b;
+}
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+describe('host sockets over a simulated link', () => {
+  for (const family of [4, 6] as const) {
+    it(`echoes 2 MB byte-exact over IPv${family}`, async () => {
+      const n = net();
+      n.b.createServer((s) => s.pipe(s)).listen(7);
+      const sock = n.a.connect({ host: family === 4 ? '198.18.0.2' : '2001:2::2', port: 7 });
+      const data = pattern(2 << 20);
+      const got: Buffer[] = [];
+      let connected = false;
+      sock.on('connect', () => (connected = true));
+      sock.on('data', (d: Buffer) => got.push(Buffer.from(d)));
+      sock.end(data);
+      let ended = false;
+      sock.on('end', () => (ended = true));
+      await n.until(() => ended);
+      expect(connected).toBe(true);
+      expect(sha(Buffer.concat(got))).toBe(sha(data));
+      expect(sock.bytesRead).toBe(data.length);
+      expect(sock.bytesWritten).toBe(data.length);
+      expect(sock.remoteAddress).toBe(family === 4 ? '198.18.0.2' : '2001:2::2');
+      expect(sock.remoteFamily).toBe(family === 4 ? 'IPv4' : 'IPv6');
+    });
+  }
+
+  it('delivers byte-exact through loss, duplication and reordering', async () => {
+    const n = net({ impair: { loss: 0.02, duplicate: 0.01, reorder: 0.02, seed: 5 }, latencyMs: 1 });
+    let received = Buffer.alloc(0);
+    let serverDone = false;
+    n.b.createServer((s) => {
+      const parts: Buffer[] = [];
+      s.on('data', (d: Buffer) => parts.push(Buffer.from(d)));
+      s.on('end', () => {
+        received = Buffer.concat(parts);
+        serverDone = true;
+        s.end();
+      });
+    }).listen(9);
+    const data = pattern(1 << 20, 9);
+    const sock = n.a.connect({ host: '198.18.0.2', port: 9 });
+    sock.end(data);
+    await n.until(() => serverDone, 600_000);
+    expect(sha(received)).toBe(sha(data));
+    const info = sock.info();
+    expect(info.totalRetransmits).toBeGreaterThan(0);
+  });
+
+  it('applies backpressure: a reader that stops closes the window and the writer waits', async () => {
+    const n = net({ tcp: { rcvBufSize: 64 * 1024, sndBufSize: 64 * 1024 } });
+    let server: TcpSocket | undefined;
+    n.b.createServer((s) => {
+      server = s;
+      s.pause();
+    }).listen(10);
+    const sock = n.a.connect({ host: '198.18.0.2', port: 10 });
+    let writes = 0;
+    const chunk = Buffer.alloc(16 * 1024, 1);
+    const writeMore = (): void => {
+      while (writes < 200 && sock.write(chunk)) writes++;
+    };
+    sock.on('drain', writeMore);
+    sock.on('connect', writeMore);
+    await n.run(5000);
+    expect(server).toBeDefined();
+    // Far less than 200 × 16 KiB can be in flight: the peer's window and our send buffer are full.
+    expect(writes).toBeLessThan(40);
+    expect(sock.info().sndWnd).toBe(0);
+    const written = writes;
+    let consumed = 0;
+    server?.on('data', (d: Buffer) => (consumed += d.length));
+    server?.resume();
+    await n.run(5000);
+    expect(writes).toBeGreaterThan(written);
+    expect(consumed).toBeGreaterThan(0);
+  });
+
+  it('supports half-close: the server keeps sending after the client ended', async () => {
+    const n = net();
+    n.b.createServer({ allowHalfOpen: true }, (s) => {
+      s.on('end', () => {
+        s.write('after your FIN');
+        s.end();
+      });
+      s.resume();
+    }).listen(11);
+    const sock = n.a.connect({ host: '198.18.0.2', port: 11 });
+    sock.setEncoding('utf8');
+    let text = '';
+    let ended = false;
+    sock.on('data', (d: string) => (text += d));
+    sock.on('end', () => (ended = true));
+    sock.end('bye');
+    await n.until(() => ended);
+    expect(text).toBe('after your FIN');
+  });
+
+  it('reports ECONNREFUSED for a port nobody listens on', async () => {
+    const n = net();
+    const sock = n.a.connect({ host: '198.18.0.2', port: 12 });
+    let error: NodeJS.ErrnoException | undefined;
+    sock.on('error', (e: NodeJS.ErrnoException) => (error = e));
+    await n.until(() => error !== undefined);
+    expect(error?.code).toBe('ECONNREFUSED');
+    expect(error?.syscall).toBe('connect');
+  });
+
+  it('reports ECONNRESET when the peer resets', async () => {
+    const n = net();
+    n.b.createServer((s) => s.on('data', () => s.resetAndDestroy())).listen(13);
+    const sock = n.a.connect({ host: '198.18.0.2', port: 13 });
+    let error: NodeJS.ErrnoException | undefined;
+    sock.on('error', (e: NodeJS.ErrnoException) => (error = e));
+    sock.write('hello');
+    await n.until(() => error !== undefined);
+    expect(error?.code).toBe('ECONNRESET');
+  });
+
+  it('reports ETIMEDOUT when the peer vanishes', async () => {
+    const n = net({ tcp: { maxRetransmits: 4, rtoMaxMs: 2000 } });
+    let server: TcpSocket | undefined;
+    n.b.createServer((s) => (server = s)).listen(14);
+    const sock = n.a.connect({ host: '198.18.0.2', port: 14 });
+    await n.until(() => server !== undefined);
+    // Blackhole: B stops hearing anything.
+    n.linkB.setReceiver({ onFrame: () => undefined, onBatchEnd: () => undefined });
+    let error: NodeJS.ErrnoException | undefined;
+    sock.on('error', (e: NodeJS.ErrnoException) => (error = e));
+    sock.write('anyone there?');
+    await n.until(() => error !== undefined, 600_000);
+    expect(error?.code).toBe('ETIMEDOUT');
+  });
+
+  it('emits close on both sides after a graceful close, and the server closes after its last connection', async () => {
+    const n = net();
+    let serverClosed = false;
+    let serverSocketClosed = false;
+    const server = n.b.createServer((s) => {
+      s.on('close', () => (serverSocketClosed = true));
+      s.resume();
+      s.end();
+      // Stop listening with this connection still open: 'close' must wait for it.
+      server.close(() => (serverClosed = true));
+    });
+    server.listen(15);
+    const sock = n.a.connect({ host: '198.18.0.2', port: 15 });
+    let clientClosed = false;
+    sock.on('close', () => (clientClosed = true));
+    sock.resume();
+    sock.end();
+    await n.until(() => clientClosed && serverSocketClosed && serverClosed);
+    expect(server.listening).toBe(false);
+  });
+
+  it('refuses to listen twice on a port (EADDRINUSE) and rejects bad connect arguments', async () => {
+    const n = net();
+    n.b.createServer().listen(16);
+    const second = n.b.createServer();
+    const error = new Promise<NodeJS.ErrnoException>((resolve) => second.on('error', resolve));
+    second.listen(16);
+    expect((await error).code).toBe('EADDRINUSE');
+    expect(() => n.a.connect({ host: 'example.org', port: 1 })).toThrow(/address literal/);
+    expect(() => n.a.connect({ host: '198.18.0.2', port: 70000 })).toThrow(/port/);
+  });
+});
