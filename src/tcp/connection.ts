@@ -135,7 +135,6 @@ export class TcpConnection {
 
   private readonly hooks: TcpHooks;
   private readonly clock: Clock;
-  private readonly random: Random;
   private readonly config: TcpConfig;
   private readonly out: OutSegment;
   private readonly outTimestamps: MutableTimestamps = { tsVal: 0, tsEcr: 0 };
@@ -290,7 +289,6 @@ export class TcpConnection {
     this.config = o.config;
     this.hooks = o.hooks;
     this.clock = o.hooks.clock;
-    this.random = o.random;
     this.localPort = o.localPort;
     this.remotePort = o.remotePort;
     // The initial state is set here, not through setState(): no 'state' event fires while the
@@ -1298,7 +1296,9 @@ export class TcpConnection {
       this.sendAck();
       return 'tcp-zero-window';
     }
-    if (len > this.rcvMss) this.rcvMss = Math.min(len, MAX_WINDOW_FIELD);
+    // The receiver's estimate of the peer's MSS (Linux rcv_mss). A host that merges segments
+    // (GRO) hands over more than one MSS at once; the estimate never exceeds our own MSS.
+    if (len > this.rcvMss) this.rcvMss = Math.min(len, this.config.mss);
     if (s === this.rcvNxt) {
       const wasEmpty = this.receiveQueue.length === 0;
       this.receiveQueue.append(payload, off, n);
