@@ -76,12 +76,12 @@ export class Cubic implements CongestionControl {
     this.cwnd += (((target - cwndSeg) / cwndSeg) * segmentsAcked) * mss;
   }
 
-  onCongestionEvent(flightSize: number, mss: number): void {
+  onCongestionEvent(flightSize: number, mss: number, _nowMs?: number): void {
     this.reduce(flightSize, mss);
     this.cwnd = this.ssthresh;
   }
 
-  onRecoveryExit(_flightSize: number, _mss: number): void {
+  onRecoveryExit(_flightSize: number, _mss: number, _nowMs?: number): void {
     this.cwnd = this.ssthresh;
   }
 

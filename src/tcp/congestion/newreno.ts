@@ -36,13 +36,13 @@ export class NewReno implements CongestionControl {
     }
   }
 
-  onCongestionEvent(flightSize: number, mss: number): void {
+  onCongestionEvent(flightSize: number, mss: number, _nowMs?: number): void {
     this.ssthresh = halfFlight(flightSize, mss);
     this.cwnd = this.ssthresh;
     this.bytesAcked = 0;
   }
 
-  onRecoveryExit(flightSize: number, mss: number): void {
+  onRecoveryExit(flightSize: number, mss: number, _nowMs?: number): void {
     // RFC 6582 §3.2 step 3, option (1): min(ssthresh, max(FlightSize, SMSS) + SMSS).
     this.cwnd = Math.min(this.ssthresh, Math.max(flightSize, mss) + mss);
     this.bytesAcked = 0;
