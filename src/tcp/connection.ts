@@ -1492,9 +1492,16 @@ export class TcpConnection {
     return undefined;
   }
 
+  /**
+   * RFC 6675 NextSeg rule (3): an unSACKed sequence number above HighRxt and below the
+   * highest SACKed octet (conditions 1.a and 1.b without 1.c); data above every SACK block is
+   * simply still in flight.
+   */
   private nextUnsackedAboveRxt(): Seq | undefined {
+    const top = this.scoreboard.highestRight;
+    if (top === undefined) return undefined;
     const s = this.scoreboard.nextUnsacked(seqMax(this.rxtNext, this.sndUna));
-    return seqLt(s, this.sndMax) ? s : undefined;
+    return seqLt(s, top) ? s : undefined;
   }
 
   /**

@@ -34,6 +34,11 @@ export class SackScoreboard {
     return this.lefts.length;
   }
 
+  /** Right edge of the highest SACKed range (RFC 6675 "the highest octet covered by any received SACK", plus one); undefined when empty. */
+  get highestRight(): Seq | undefined {
+    return this.rights[this.rights.length - 1];
+  }
+
   /**
    * Adds the blocks of one ACK. Blocks that are not inside [sndUna, sndMax) are ignored
    * (D-SACK blocks lie below SND.UNA, RFC 2883; others are bogus). Returns true when the ACK

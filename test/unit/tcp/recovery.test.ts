@@ -194,3 +194,24 @@ describe('congestion response by algorithm', () => {
     expect(h.conn.info().ssthresh).toBe(5000);
   });
 });
+
+describe('RFC 6675 NextSeg rule (3)', () => {
+  it('retransmits unSACKed data below the highest SACK block when nothing else can be sent, but never data above it', () => {
+    const h = sender({ sack: true });
+    // Segment 0 lost; 1-3 SACKed: recovery, segment 0 resent. Segments 4-9 are in flight.
+    h.send(dupack([[S(1), S(4)]]));
+    h.expect({ seq: S(0) });
+    // A later ACK SACKs 6-7: segments 4-5 are below a SACK block but not yet deemed lost
+    // (only 2 MSS SACKed above them); no new data exists, so rule (3) may resend them.
+    h.send(
+      dupack([
+        [S(6), S(8)],
+        [S(1), S(4)],
+      ]),
+    );
+    const resent = seqs(h.sent);
+    expect(resent.every((x) => x < S(6))).toBe(true);
+    expect(resent).not.toContain(S(8));
+    expect(resent).not.toContain(S(9));
+  });
+});
