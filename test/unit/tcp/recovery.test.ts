@@ -196,22 +196,23 @@ describe('congestion response by algorithm', () => {
 });
 
 describe('RFC 6675 NextSeg rule (3)', () => {
-  it('retransmits unSACKed data below the highest SACK block when nothing else can be sent, but never data above it', () => {
+  it('never resends data above the highest SACK block, which is still in flight', () => {
     const h = sender({ sack: true });
-    // Segment 0 lost; 1-3 SACKed: recovery, segment 0 resent. Segments 4-9 are in flight.
-    h.send(dupack([[S(1), S(4)]]));
-    h.expect({ seq: S(0) });
-    // A later ACK SACKs 6-7: segments 4-5 are below a SACK block but not yet deemed lost
-    // (only 2 MSS SACKed above them); no new data exists, so rule (3) may resend them.
+    // Segment 0 lost, 1-8 SACKed, 9 still in flight; no new data to send and cwnd has room.
+    h.send(dupack([[S(1), S(9)]]));
+    expect(seqs(h.sent)).toEqual([S(0)]);
+  });
+
+  it('resends an unSACKed segment below the highest SACK block when nothing else can be sent', () => {
+    const h = sender({ sack: true, config: { congestionControl: 'cubic' } });
+    // Segment 0 lost; 1-3 and 5 SACKed: only 0 counts as lost (4 has 1 MSS SACKed above it).
     h.send(
       dupack([
-        [S(6), S(8)],
+        [S(5), S(6)],
         [S(1), S(4)],
       ]),
     );
-    const resent = seqs(h.sent);
-    expect(resent.every((x) => x < S(6))).toBe(true);
-    expect(resent).not.toContain(S(8));
-    expect(resent).not.toContain(S(9));
+    // cwnd = 7 segments; pipe = 6-9 in flight + 4 + the retransmission of 0: room for one more.
+    expect(seqs(h.sent)).toEqual([S(0), S(4)]);
   });
 });
