@@ -714,9 +714,11 @@ export class TcpConnection {
 
   /**
    * Processes one received segment. Its payload is only valid during the call. Returns
-   * undefined when the segment was accepted, otherwise the drop reason. Only RSTs, challenge
-   * ACKs and immediate duplicate ACKs (RFC 5681 §4.2) are transmitted from here; everything
-   * else waits for poll(), so a batch of segments is answered by one ACK.
+   * undefined when the segment was accepted, otherwise the drop reason ('tcp-zero-window'
+   * when the ACK was used but the data did not fit). Only immediate replies are transmitted
+   * from here: RSTs, challenge ACKs, the ACK owed to an unacceptable segment (RFC 9293
+   * §3.10.7.4 first check) and duplicate ACKs for out-of-order or duplicate data (RFC 5681
+   * §4.2). Cumulative ACKs and data wait for poll(), so a batch is answered by one ACK.
    */
   input(segment: TcpRepr): TcpInputVerdict {
     if (this.detached || this._state === 'CLOSED' || this._state === 'LISTEN') return 'tcp-closed';

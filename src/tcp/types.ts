@@ -154,6 +154,11 @@ export interface TcpHooks {
   readonly clock: Clock;
   /** Send one segment. The host adds IP and link headers and computes (or offloads) the checksum. */
   transmit(segment: TcpSegmentOut): void;
+  /**
+   * Called synchronously from inside input(), poll(), onTimer() and the application calls.
+   * The handler may call write(), read(), shutdown() and close(); it should leave poll() and
+   * input() to the host's loop (call them after the current call returns).
+   */
   event(event: TcpEvent): void;
 }
 
