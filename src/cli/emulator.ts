@@ -18,6 +18,7 @@ import { bindProtocol } from '../ndis/binding.js';
 import { OffloadTarget } from '../target/target.js';
 import { HostStack } from '../host/stack.js';
 import type { HostLogEvent } from '../host/config.js';
+import type { TcpConfig } from '../tcp/types.js';
 import { UserError, describeSystemError } from './errors.js';
 import type { Logger } from './log.js';
 import { claimNetns, configurePeer, releaseNetns, releaseNetnsSync, type NetnsClaim } from './netns.js';
@@ -37,6 +38,8 @@ export interface EmulatorOptions {
   readonly vnet: boolean;
   /** Duplicate address detection transmissions for our IPv6 addresses. */
   readonly dadTransmits: number;
+  /** TCP engine settings for every connection of the host stack (congestion control, buffers, timers). */
+  readonly tcp?: Partial<TcpConfig> | undefined;
 }
 
 export interface Emulator {
@@ -172,6 +175,7 @@ export async function startEmulator(options: EmulatorOptions, log: Logger): Prom
       scheduler,
       random: new SeededRandom(randomBytes(4).readUInt32LE(0)),
       dadTransmits: options.dadTransmits,
+      tcp: options.tcp,
       log: (event: HostLogEvent) => {
         if (event.event === 'dad-conflict' || event.event === 'arp-conflict') {
           log.warn(`address conflict on ${event.address} (${event.event}) with ${event.from}`, { address: event.address, from: event.from });

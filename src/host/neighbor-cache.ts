@@ -130,18 +130,21 @@ export class NeighborCache<A, I = unknown> {
     }
     const key = this.keyOf(address);
     let e = this.entries.get(key);
-    if (e === undefined) {
-      e = this.create(key, address);
+    const isNew = e === undefined;
+    e ??= this.create(key, address);
+    if (e.queue.length >= this.params.queueLimit) {
+      const old = e.queue.shift();
+      if (old !== undefined) this.prober.dropped('neigh-queue-full', old.frame);
+    }
+    // Copy before soliciting: the caller's frame may live in a scratch buffer that building the
+    // solicitation reuses.
+    e.queue.push({ frame: frame.slice(), info });
+    if (isNew) {
       this.enter(e, 'INCOMPLETE');
       e.probes = 1;
       this.prober.solicit(address, undefined);
       this.arm(e, this.params.retransTimerMs);
     }
-    if (e.queue.length >= this.params.queueLimit) {
-      const old = e.queue.shift();
-      if (old !== undefined) this.prober.dropped('neigh-queue-full', old.frame);
-    }
-    e.queue.push({ frame: frame.slice(), info });
   }
 
   /**

@@ -10,7 +10,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 
 const TSHARK = process.env['TSHARK'] ?? 'tshark';
-const RUN_TIMEOUT_MS = 60_000;
+const RUN_TIMEOUT_MS = 300_000;
 const MAX_OUTPUT = 64 * 1024 * 1024;
 
 /** `_ws.expert.severity` values (epan/proto.h PI_WARN, PI_ERROR): warnings and errors, not notes or chats. */
@@ -77,9 +77,15 @@ export function runTshark(args: readonly string[]): Promise<string> {
   });
 }
 
-/** The common arguments: read `file`, no name resolution, every checksum check on. */
+/**
+ * The common arguments: read `file`, no name resolution, every checksum check on, and every
+ * TCP and UDP payload decoded as plain data. The captures carry random and patterned test
+ * payloads on arbitrary ports; application dissectors (port-based and heuristic, e.g. Thrift
+ * on random bytes, HTTP reassembling 100 MB bodies) would report their own confusion as
+ * malformed frames and take minutes. What is checked is Ethernet, IP and TCP/UDP.
+ */
 function readArgs(file: string, extra: readonly string[] = []): string[] {
-  return ['-r', file, '-n', ...requireInfo().checksumPrefs, ...extra];
+  return ['-r', file, '-n', ...requireInfo().checksumPrefs, '-d', 'tcp.port==1-65535,data', '-d', 'udp.port==1-65535,data', ...extra];
 }
 
 /**
