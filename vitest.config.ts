@@ -16,8 +16,10 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.int.test.ts'],
           environment: 'node',
-          // Integration tests share the kernel's namespaces, TAP devices and CPU: one file at a time.
-          fileParallelism: false,
+          // Integration tests share the kernel's namespaces, TAP devices and CPU: one file at a
+          // time, in one worker process.
+          pool: 'forks',
+          poolOptions: { forks: { singleFork: true } },
           testTimeout: 180_000,
           hookTimeout: 60_000,
         },

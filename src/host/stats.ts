@@ -5,6 +5,36 @@
  * exactly that.
  */
 import { DropCounters } from '../wire/drop-reason.js';
+import type { TcpInfo } from '../tcp/types.js';
+
+/** Per-connection counters summed over connections, like Linux `netstat -s` TcpExt lines. */
+export interface TcpTotals {
+  connections: number;
+  retransmits: number;
+  fastRetransmits: number;
+  timeouts: number;
+  zeroWindowProbes: number;
+  keepAliveProbes: number;
+  challengeAcks: number;
+  bytesAcked: number;
+  bytesReceived: number;
+}
+
+export function emptyTcpTotals(): TcpTotals {
+  return { connections: 0, retransmits: 0, fastRetransmits: 0, timeouts: 0, zeroWindowProbes: 0, keepAliveProbes: 0, challengeAcks: 0, bytesAcked: 0, bytesReceived: 0 };
+}
+
+export function addTcpInfo(totals: TcpTotals, info: TcpInfo): void {
+  totals.connections++;
+  totals.retransmits += info.totalRetransmits;
+  totals.fastRetransmits += info.fastRetransmits;
+  totals.timeouts += info.timeouts;
+  totals.zeroWindowProbes += info.zeroWindowProbes;
+  totals.keepAliveProbes += info.keepAliveProbes;
+  totals.challengeAcks += info.challengeAcks;
+  totals.bytesAcked += info.bytesAcked;
+  totals.bytesReceived += info.bytesReceived;
+}
 
 export class HostStats {
   rxFrames = 0;
@@ -40,6 +70,11 @@ export class HostStats {
   tcpRstOut = 0;
   tcpSynCookiesSent = 0;
   tcpSynCookiesAccepted = 0;
+  /** Connections opened by connect() and accepted from listeners. */
+  tcpActiveOpens = 0;
+  tcpPassiveOpens = 0;
+  /** Totals of connections that have closed (live ones are added by HostStack.tcpTotals()). */
+  readonly tcpClosed: TcpTotals = emptyTcpTotals();
   readonly drops = new DropCounters();
   /** Frames the stack wanted to send but could not (no route, resolution failure, too big). */
   readonly txDrops = new DropCounters();
@@ -47,7 +82,7 @@ export class HostStats {
   toJSON(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(this)) {
-      out[k] = v instanceof DropCounters ? v.toJSON() : v;
+      out[k] = v instanceof DropCounters ? v.toJSON() : typeof v === 'object' && v !== null ? { ...v } : v;
     }
     return out;
   }

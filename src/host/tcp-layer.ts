@@ -34,6 +34,7 @@ import type { TcpConfig, TcpEvent, TcpHooks, TcpSegmentOut } from '../tcp/types.
 import type { HostStack } from './stack.js';
 import { ipv6Key } from './stack.js';
 import { TimerQueue, type TimedItem } from './timer-queue.js';
+import { addTcpInfo, emptyTcpTotals, type TcpTotals } from './stats.js';
 import { TcpSocket } from './socket.js';
 import type { TcpServer } from './server.js';
 
@@ -175,6 +176,15 @@ export class TcpLayer {
     this.capsKnown = true;
     this.txChecksumOffload = attrs.taskOffload.txChecksum;
     this.tso = attrs.taskOffload.lsoV2Ipv4 || attrs.taskOffload.lsoV2Ipv6;
+  }
+
+  /** Counters summed over closed and live connections. */
+  totals(): TcpTotals {
+    const t = { ...this.stack.stats.tcpClosed };
+    const live = emptyTcpTotals();
+    for (const tcb of this.table.values()) addTcpInfo(live, tcb.engine.info());
+    for (const k of Object.keys(t) as (keyof TcpTotals)[]) t[k] += live[k];
+    return t;
   }
 
   get connectionCount(): number {
@@ -392,6 +402,7 @@ export class TcpLayer {
   private forget(tcb: HostTcb): void {
     if (tcb.gone) return;
     tcb.gone = true;
+    if (tcb.engine !== undefined) addTcpInfo(this.stack.stats.tcpClosed, tcb.engine.info());
     if (this.table.get(tcb.key) === tcb) this.table.delete(tcb.key);
     if (this.last === tcb) this.last = undefined;
     this.timers.cancel(tcb);
@@ -589,6 +600,7 @@ export class TcpLayer {
       tcb.listener = undefined;
       const socket = new TcpSocket(this, tcb, listener.server.socketOptions);
       tcb.socket = socket;
+      this.stack.stats.tcpPassiveOpens++;
       listener.server.acceptConnection(socket);
       return;
     }
@@ -693,6 +705,7 @@ export class TcpLayer {
       this.depth--;
     }
     this.applyPathMtu(tcb);
+    this.stack.stats.tcpActiveOpens++;
     if (options.noDelay === true) tcb.engine.setNoDelay(true);
     if (options.keepAlive === true) tcb.engine.setKeepAlive(true, options.keepAliveInitialDelay);
     this.insert(tcb);

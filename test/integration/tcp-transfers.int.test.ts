@@ -22,7 +22,7 @@ import { describePrivileged } from '../helpers/root.js';
 import { CleanupStack } from '../helpers/tap-netns.js';
 import { nsh, sh, spawnPeer, startTestEmulator } from '../helpers/emulator.js';
 import { CHIMNEY_BIN } from '../helpers/chimney-process.js';
-import { fields, problems } from '../helpers/tshark.js';
+import { expectSoundCapture } from '../helpers/capture-checks.js';
 
 const NS = 'cht-ns';
 const TAP = 'chttap0';
@@ -69,25 +69,8 @@ function hashingSink(emulator: Emulator, port: number): Map<string, { bytes: num
   return results;
 }
 
-/**
- * Flow control at work, which tshark reports as warnings: an application that reads slower
- * than the network delivers fills the receiver's window (curl writing into a pipe, the fetch
- * client writing a file). And when a sender probes a full window with a tail-loss probe that
- * repeats data we already hold, the duplicate is reported with a D-SACK block (RFC 2883), as
- * it should be. These are the protocols behaving, not defects.
- */
-const FLOW_CONTROL = /\|(TCP window specified by the receiver is now completely full|TCP Zero Window segment|D-SACK Sequence|Duplicate ACK \(#\d+\)|TCP window update)(;|$)/;
-
 async function cleanCapture(pcap: string): Promise<void> {
-  // Each problem line may carry several expert messages; a line is tolerated only when every
-  // message on it is a flow-control event.
-  const lines = (await problems(pcap)).filter((line) => {
-    const messages = (line.split('|')[3] ?? '').split(';').filter((m) => !/^TSO segment/.test(m));
-    return !messages.every((m) => FLOW_CONTROL.test(`|${m}`));
-  });
-  expect(lines).toEqual([]);
-  const analysis = await fields(pcap, ['frame.number'], 'tcp.analysis.ack_lost_segment || tcp.analysis.lost_segment || tcp.checksum.status == 0');
-  expect(analysis).toEqual([]);
+  await expectSoundCapture(pcap);
 }
 
 const NODE_CLIENT = `

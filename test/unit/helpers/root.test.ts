@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 
 async function importAs(uid: number): Promise<typeof import('../../helpers/root.js')> {
   vi.resetModules();
-  vi.spyOn(process, 'getuid').mockReturnValue(uid);
+  vi.spyOn(process as { getuid: () => number }, 'getuid').mockReturnValue(uid);
   return import('../../helpers/root.js');
 }
 

@@ -10,7 +10,7 @@ import { parseIpv4Address, parseIpv6Address } from '../../../src/wire/addr.js';
 import { SimScheduler } from '../../../src/wire/clock.js';
 import { SeededRandom } from '../../../src/wire/random.js';
 import { SimLink } from '../../../src/link/sim-link.js';
-import { ImpairLink } from '../../../src/link/impair.js';
+import { ImpairLink, type ImpairConfig } from '../../../src/link/impair.js';
 import type { Link } from '../../../src/link/link.js';
 import { OffloadTarget } from '../../../src/target/target.js';
 import { bindProtocol } from '../../../src/ndis/binding.js';
@@ -48,7 +48,7 @@ function makeStack(scheduler: SimScheduler, link: Link, n: number, tcp: Partial<
   return stack;
 }
 
-function net(options: { latencyMs?: number; impair?: Parameters<typeof ImpairLink.prototype.constructor>[2]; tcp?: Partial<TcpConfig>; vnet?: boolean } = {}): Net {
+function net(options: { latencyMs?: number; impair?: ImpairConfig; tcp?: Partial<TcpConfig>; vnet?: boolean } = {}): Net {
   const scheduler = new SimScheduler();
   const [linkA, linkB] = SimLink.pair(scheduler, { latencyMs: options.latencyMs ?? 0.05, vnet: options.vnet ?? false });
   const la: Link = options.impair === undefined ? linkA : new ImpairLink(linkA, scheduler, options.impair);
