@@ -235,6 +235,15 @@ export class TcpLayer {
   }
 
   private deliver(tcb: HostTcb, seg: TcpRepr): DropReason | undefined {
+    // RFC 9293 §3.10.7.4 with RFC 6191: a SYN that is clearly newer than a connection in
+    // TIME-WAIT starts a new incarnation; the old one ends silently and a listener takes it.
+    if ((seg.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN && tcb.engine.state === 'TIME-WAIT' && tcb.engine.timeWaitAcceptsSyn(seg)) {
+      this.withEngine(tcb, (e) => e.abort());
+      this.forget(tcb);
+      return tcb.family === 4
+        ? this.noConnection(4, tcb.local4, tcb.remote4, undefined, undefined, seg)
+        : this.noConnection(6, 0, 0, tcb.local6, tcb.remote6, seg);
+    }
     this.depth++;
     let verdict: DropReason | undefined;
     try {

@@ -252,3 +252,29 @@ describe('host sockets over a simulated link', () => {
     expect(() => n.a.connect({ host: '198.18.0.2', port: 70000 })).toThrow(/port/);
   });
 });
+
+describe('host sockets: connection reuse', () => {
+  it('accepts a new SYN for a 4-tuple still in TIME-WAIT (RFC 6191) on the server side', async () => {
+    const n = net();
+    const seen: number[] = [];
+    n.b.createServer((s) => {
+      seen.push(s.remotePort);
+      s.resume();
+      // The server closes first, so it is the side that ends in TIME-WAIT.
+      s.end();
+    }).listen(20);
+    const first = n.a.connect({ host: '198.18.0.2', port: 20, localPort: 40000 });
+    first.resume();
+    let closed = false;
+    first.on('end', () => first.end());
+    first.on('close', () => (closed = true));
+    await n.until(() => closed && n.b.tcp.connections()[0]?.engine.state === 'TIME-WAIT');
+    const second = n.a.connect({ host: '198.18.0.2', port: 20, localPort: 40000 });
+    let connected = false;
+    second.on('connect', () => (connected = true));
+    second.on('error', () => undefined);
+    second.resume();
+    await n.until(() => connected, 10_000);
+    expect(seen).toEqual([40000, 40000]);
+  });
+});
