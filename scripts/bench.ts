@@ -1003,9 +1003,12 @@ async function main(): Promise<void> {
     cpus: cpus().length,
     loadavg: loadavg(),
     commit: (await run('git', ['-C', REPO, 'rev-parse', 'HEAD'], 5000, { allowFail: true })).trim(),
+    /** Uncommitted changes under src/ and native/ that this build measured (empty: the commit as is). */
+    uncommitted: (await run('git', ['-C', REPO, 'status', '--porcelain', '--', 'src', 'native'], 5000, { allowFail: true })).trim().split('\n').filter((l) => l !== ''),
     options: { seconds: SECONDS, runs: RUNS, paths: RUN_PATHS, tests: RUN_TESTS, baselines: BASELINE_DIRS, heapConns: HEAP_CONNS, cpsWorkers: CPS_WORKERS, cpsSize: CPS_SIZE, warmup: WARMUP, quietWait: QUIET_WAIT, attempts: ATTEMPTS },
   };
-  log(`seconds=${SECONDS} runs=${RUNS} paths=${RUN_PATHS.join(',') || '-'} tests=${RUN_TESTS.join(',') || '-'} baselines=${BASELINE_DIRS.join(',') || '-'} loadavg=${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  if (env.uncommitted.length > 0) log(`note: measuring a build with uncommitted changes: ${env.uncommitted.join(', ')}`);
+  log(`commit ${env.commit.slice(0, 12)} seconds=${SECONDS} runs=${RUNS} paths=${RUN_PATHS.join(',') || '-'} tests=${RUN_TESTS.join(',') || '-'} baselines=${BASELINE_DIRS.join(',') || '-'} loadavg=${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 
   const results: PathResults[] = [];
   for (const [i, path] of RUN_PATHS.entries()) results.push(await measurePath(path, i === 0));
