@@ -22,8 +22,10 @@ export interface ChimneyProcess {
 }
 
 /** `chimney run --log json ARGS`, resolved once it printed {"event":"ready"}. */
-export async function startChimney(args: readonly string[], cleanup: CleanupStack, readyTimeoutMs = 30_000): Promise<ChimneyProcess> {
-  const child = spawn(process.execPath, [CHIMNEY_BIN, 'run', '--log', 'json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startChimney(args: readonly string[], cleanup: CleanupStack, readyTimeoutMs = 30_000, prefix: readonly string[] = []): Promise<ChimneyProcess> {
+  // With a prefix (e.g. `ip netns exec NS`), the prefix program execs node, so signals reach chimney.
+  const argv = [process.execPath, CHIMNEY_BIN, 'run', '--log', 'json', ...args];
+  const child = spawn(prefix[0] ?? (argv[0] as string), [...prefix.slice(1), ...(prefix.length > 0 ? argv : argv.slice(1))], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   const events: Record<string, unknown>[] = [];

@@ -105,6 +105,23 @@ describePrivileged('chimney run against the Linux kernel', () => {
     });
   }
 
+  it('without --netns puts the peer addresses on the TAP in its own namespace (run inside one the test made)', async () => {
+    run('ip', ['netns', 'add', NS]);
+    run('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
+    // `ip netns exec` makes the test's namespace chimney's current one; nothing touches the host's.
+    const chimney = await startChimney(['--tap', TAP], cleanup, 30_000, ['ip', 'netns', 'exec', NS]);
+    expect(chimney.ready['netns']).toBeUndefined();
+    const addrs = nsExec(['ip', '-o', 'addr', 'show', 'dev', TAP]).stdout;
+    expect(addrs).toMatch(/inet 198\.18\.0\.1\/24/);
+    expect(addrs).toMatch(/inet6 2001:2::1\/64/);
+    const ping = nsExec(['ping', '-c', '2', '-i', '0.2', '-W', '2', '198.18.0.2']);
+    expect(pingReceived(ping.stdout), ping.stdout + ping.stderr).toBe(2);
+    expect(await chimney.stop('SIGINT')).toBe(0);
+    // The TAP it created is gone; the namespace it did not create is left alone.
+    expect(nsExec(['ip', 'link', 'show', TAP]).code).not.toBe(0);
+    expect(existsSync(`/run/netns/${NS}`)).toBe(true);
+  });
+
   it('starts again with the same TAP and namespace after being killed with SIGKILL', async () => {
     const first = await startChimney(['--tap', TAP, '--netns', NS], cleanup);
     expect(await first.stop('SIGKILL')).toBe(128 + 9);
