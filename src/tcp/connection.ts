@@ -1,8 +1,9 @@
 /**
  * One TCP connection as a pure state machine (RFC 9293), with the extensions a modern stack
  * needs: window scaling, timestamps and PAWS (RFC 7323), SACK (RFC 2018) with RFC 6675 loss
- * recovery, NewReno (RFC 6582) or CUBIC (RFC 9438), RFC 6298 retransmission timing, RFC 5961
- * blind-attack mitigations, delayed ACKs, Nagle, keepalive and zero-window probing.
+ * recovery, RACK-TLP loss detection (RFC 8985) and Proportional Rate Reduction (RFC 6937) on
+ * SACK connections, NewReno (RFC 6582) or CUBIC (RFC 9438), RFC 6298 retransmission timing,
+ * RFC 5961 blind-attack mitigations, delayed ACKs, Nagle, keepalive and zero-window probing.
  *
  * It does no I/O: segments come in through `input()`, go out through `hooks.transmit`, time is
  * read from `hooks.clock`, randomness from the injected `Random`. The host calls `poll()` after
@@ -17,7 +18,7 @@ import type { Clock } from '../wire/clock.js';
 import type { DropReason } from '../wire/drop-reason.js';
 import type { Random } from '../wire/random.js';
 import { inWindow, seq, seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax, u32Diff, u32Lt, type Seq } from '../wire/seq.js';
-import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type TcpOptions, type TcpRepr } from '../wire/tcp.js';
+import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type TcpOptions, type TcpRepr, type TcpSackBlock } from '../wire/tcp.js';
 import { createCongestionControl, type CongestionControl } from './congestion/index.js';
 import { chooseWindowScale, clampWindowScale, DEFAULT_PEER_MSS, TIMESTAMPS_OPTION_LEN } from './negotiation.js';
 import {
@@ -42,8 +43,10 @@ import {
 } from './offload-state.js';
 import { ReceiveQueue } from './receive-queue.js';
 import { Reassembly } from './reassembly.js';
+import { ProportionalRateReduction } from './congestion/prr.js';
+import { Rack } from './rack.js';
 import { RttEstimator } from './rtt.js';
-import { SackScoreboard } from './sack-scoreboard.js';
+import { EVER_RETRANS, SendMap, UNTIMED } from './send-map.js';
 import { OutSegment, type MutableSackBlock, type MutableTimestamps } from './segment-out.js';
 import { SendQueue } from './send-queue.js';
 import type { TcpConfig, TcpErrorCode, TcpEvent, TcpHooks, TcpInfo, TcpInputVerdict, TcpState } from './types.js';
@@ -58,10 +61,13 @@ export interface TcpConnectionOptions {
 
 /**
  * The retransmission-class timer. One discriminated union, as the chimney carries one
- * residue for all of them (`Retransmit.TimeoutDelta`, reference §7.5): at most one of these
- * runs at a time.
+ * residue for all of them (`Retransmit.TimeoutDelta`, reference §7.5), and as Linux runs
+ * them on one timer (icsk_pending): the kind is the one due first. While data is
+ * outstanding three deadlines stand behind it: the RTO (RFC 6298), the tail loss probe
+ * (RFC 8985 §7) and the RACK reordering timer (RFC 8985 §6.2 step 5); the persist,
+ * FIN-WAIT-2 and TIME-WAIT timers run only when nothing is outstanding.
  */
-type RetransmitTimerKind = 'idle' | 'retransmit' | 'persist' | 'fin-wait-2' | 'time-wait';
+type RetransmitTimerKind = 'idle' | 'retransmit' | 'loss-probe' | 'rack-reorder' | 'persist' | 'fin-wait-2' | 'time-wait';
 
 /** Loss-recovery state, as Linux names it (`tcp_ca_state`) and TcpInfo reports it. */
 type CaState = 'open' | 'disorder' | 'recovery' | 'loss';
@@ -82,6 +88,13 @@ const PAWS_IDLE_LIMIT_MS = 24 * 24 * 3600 * 1000;
 const MIN_MSS = 64;
 /** Largest SACK blocks per segment: 4 fit in 40 option bytes, 3 beside timestamps (RFC 2018 §3). */
 const MAX_SACK_BLOCKS = 4;
+/**
+ * Added to 2 * SRTT in the probe timeout when more than one segment is in flight (Linux
+ * TCP_TIMEOUT_MIN_US): the probe must not race the peer's ACK of the last flight.
+ */
+const PTO_EXTRA_MS = 2;
+/** RFC 8985 §7.2: the PTO before any RTT sample. */
+const PTO_INITIAL_MS = 1000;
 /** Largest backoff exponent kept (the RTO is clamped to rtoMaxMs anyway). */
 const MAX_BACKOFF = 30;
 /** A 16-bit window field. */
@@ -222,18 +235,41 @@ export class TcpConnection {
   private dsackLeft = 0 as Seq;
   private dsackRight = 0 as Seq;
 
-  // Loss recovery (RFC 6675, RFC 6582, RFC 5681).
+  // Loss recovery (RFC 6675, RFC 6582, RFC 5681, RFC 8985, RFC 6937).
   private caState: CaState = 'open';
   private dupAcks = 0;
   /** RFC 6675 RecoveryPoint / RFC 6582 recover: no new recovery until SND.UNA reaches it. */
   private recoveryPoint = 0 as Seq;
-  /** First sequence number not yet retransmitted in this recovery (RFC 6675 HighRxt + 1). */
-  private rxtNext = 0 as Seq;
-  /** UnSACKed data below this point is deemed lost (RFC 6675 IsLost; everything after an RTO). */
-  private lostEnd = 0 as Seq;
   /** Send the first lost segment regardless of cwnd (RFC 6675 §5 step 4.3, RFC 6582 steps 2 and 5). */
   private forceRetransmit = false;
-  private readonly scoreboard = new SackScoreboard();
+  /**
+   * Transmit time and SACKed/lost/retransmitted state of every range in [SND.UNA, SND.MAX):
+   * the RFC 6675 scoreboard and the RFC 8985 per-segment transmit times in one structure.
+   */
+  private readonly sendMap = new SendMap();
+  private readonly rack = new Rack();
+  private readonly prr = new ProportionalRateReduction();
+  /** RACK and TLP run on SACK connections when configured (RFC 8985 requires SACK, as Linux does). */
+  private rackEnabled: boolean;
+  private tlpEnabled: boolean;
+  /** RFC 6675 RescueRxt: the rescue retransmission of this recovery was sent. */
+  private rescueSent = false;
+  /**
+   * RFC 8985 §7: TLP.end_seq of the probe whose outcome is still open (no new probe until it
+   * is known), whether it was a retransmission (TLP.is_retrans), and where it started.
+   */
+  private tlpPending = false;
+  private tlpEndSeq = 0 as Seq;
+  private tlpStartSeq = 0 as Seq;
+  private tlpIsRetrans = false;
+  // Per-ACK scratch for the SendMap callbacks (bound once: no allocation per ACK).
+  private ackDelivered = 0;
+  private ackNewlySacked = 0;
+  private ackClock = 0;
+  private ackTsEcr = -1;
+  private ackNewlyLost = 0;
+  private readonly onDelivered = (i: number, from: Seq, to: Seq): void => this.delivered(i, from, to);
+  private readonly onRackLost = (i: number): void => this.rackLost(i);
   private readonly cc: CongestionControl;
   /** The last transmit loop stopped because of cwnd (RFC 7661 / Linux tcp_is_cwnd_limited). */
   private cwndLimited = false;
@@ -257,6 +293,10 @@ export class TcpConnection {
   // Timers: the retransmit-class union, and separate keepalive and delayed-ACK deadlines.
   private timerKind: RetransmitTimerKind = 'idle';
   private timerDeadline = Infinity;
+  /** The deadlines behind the union while data is outstanding (Infinity when not armed). */
+  private rtoDeadline = Infinity;
+  private probeDeadline = Infinity;
+  private reorderDeadline = Infinity;
   private keepAliveDeadline = Infinity;
   private keepAliveProbes = 0;
   private delayedAckDeadline = Infinity;
@@ -275,6 +315,12 @@ export class TcpConnection {
   private statTotalRetransmits = 0;
   private statFastRetransmits = 0;
   private statTimeouts = 0;
+  private statTlpProbes = 0;
+  private statTlpRecoveries = 0;
+  private statRackRetransmits = 0;
+  private statLostRetransmits = 0;
+  private statDsacks = 0;
+  private statRescueRetransmits = 0;
   private statBytesAcked = 0;
   private statBytesReceived = 0;
   private statBytesSent = 0;
@@ -305,6 +351,8 @@ export class TcpConnection {
     this.rcvMss = Math.min(c.mss, DEFAULT_PEER_MSS);
     this.reassembly = new Reassembly(c.reassemblyLimitBytes);
     this.rtt = new RttEstimator(c.rtoInitialMs, c.rtoMinMs, c.rtoMaxMs, 1000 / c.ticksPerSecond);
+    this.rackEnabled = c.rack;
+    this.tlpEnabled = c.tailLossProbe;
     this.cc = createCongestionControl(c.congestionControl, c.initialCwndSegments * this.mss);
     this.out = new OutSegment(o.localPort, o.remotePort, this.sendQueue);
     this.sackArrays = [];
@@ -399,6 +447,9 @@ export class TcpConnection {
     c.sndWl2 = c.sndUna;
     c.synSent = true;
     c.cc.restore(c.initialWindow(), c.cc.ssthresh);
+    c.recoveryPoint = c.sndUna;
+    c.sendMap.reset(c.sndUna);
+    c.rack.reset(c.sndUna);
     c.announceEstablished = true;
     c.armKeepAlive(now);
     return c;
@@ -465,18 +516,24 @@ export class TcpConnection {
     c.sndWl2 = c.sndUna;
     const sndNxt = seq(d.SndNxt);
     c.recoveryPoint = c.sndUna;
-    c.rxtNext = c.sndUna;
-    c.lostEnd = c.sndUna;
+    // The chimney carries no per-segment transmit times (and SACKed-only data was dropped,
+    // §3.3.2 step 2): everything outstanding is one range sent at an unknown time, before
+    // anything this engine sends. RACK learns from what is sent from here on.
+    c.sendMap.reset(c.sndUna);
+    c.rack.reset(c.sndUna);
+    if (c.sndMax !== c.sndUna) c.sendMap.append(c.sndUna, c.sndMax, now, UNTIMED);
     if (seqLt(sndNxt, c.sndMax) && seqGe(sndNxt, c.sndUna)) {
-      // A rewound SndNxt means a go-back-N retransmission was in progress (after an RTO).
+      // A rewound SndNxt means a go-back-N retransmission was in progress (after an RTO):
+      // everything is lost, and [SND.UNA, SndNxt) has been resent.
       c.caState = 'loss';
-      c.rxtNext = sndNxt;
-      c.lostEnd = c.sndMax;
+      c.sendMap.markLostBelow(c.sndMax, false);
+      if (sndNxt !== c.sndUna) c.sendMap.markRetransmitted(c.sendMap.first, sndNxt, now);
       c.recoveryPoint = c.sndMax;
     } else if (d.DupAckCount >= DUP_THRESH && c.sndMax !== c.sndUna) {
       // Fast recovery was in progress: stay in it without a second window reduction.
       c.caState = 'recovery';
       c.recoveryPoint = c.sndMax;
+      c.prr.start(seqDiff(c.sndMax, c.sndUna));
     }
     c.dupAcks = d.DupAckCount;
     c.cc.restore(d.CWnd, d.SsThresh);
@@ -519,7 +576,17 @@ export class TcpConnection {
       default:
         if (c.sndUna !== c.sndMax) {
           c.backoff = Math.min(c.retransmitCount, MAX_BACKOFF);
-          c.setTimer('retransmit', rt === TIMER_NOT_RUNNING ? now + c.rtt.backedOff(c.backoff) : rtDeadline);
+          const fresh = now + c.rtt.backedOff(c.backoff);
+          if (rt !== TIMER_NOT_RUNNING && c.retransmitCount === 0 && c.caState === 'open' && c.tlpActive()) {
+            // The residue is the earliest retransmit-class deadline, which may have been a
+            // probe or RACK timer rather than the RTO (no RTO has fired: Count is 0). Resume
+            // it as a tail loss probe, the cheapest of the three, and keep an RTO behind it.
+            c.probeDeadline = rtDeadline;
+            c.rtoDeadline = Math.max(rtDeadline, fresh);
+            c.refreshTimer();
+          } else {
+            c.armRto(rt === TIMER_NOT_RUNNING ? fresh : rtDeadline);
+          }
         } else if (rt !== TIMER_NOT_RUNNING) {
           // Nothing outstanding but a timer running: the persist timer (§7.5.4).
           c.persistRound = d.SndWndProbeCount;
@@ -674,8 +741,10 @@ export class TcpConnection {
     if (this.mss < old && this.isSynchronized() && this.sndUna !== this.sndMax) {
       this.caState = 'loss';
       this.recoveryPoint = this.sndMax;
-      this.lostEnd = this.sndMax;
-      this.rxtNext = this.sndUna;
+      this.sendMap.markLostBelow(this.sndMax, false);
+      this.probeDeadline = Infinity;
+      this.reorderDeadline = Infinity;
+      this.refreshTimer();
       this.forceRetransmit = true;
       this.rttTiming = false;
     }
@@ -993,8 +1062,8 @@ export class TcpConnection {
     this.totalRtStart = -1;
     this.cc.restore(this.initialWindow(), this.cc.ssthresh);
     this.recoveryPoint = this.sndUna;
-    this.rxtNext = this.sndUna;
-    this.lostEnd = this.sndUna;
+    this.sendMap.reset(this.sndUna);
+    this.rack.reset(this.sndUna);
     this.setState('ESTABLISHED');
     this.emit(EVENT_ESTABLISHED);
     this.armKeepAlive(now);
@@ -1038,18 +1107,18 @@ export class TcpConnection {
     const ack = seg.ackNumber;
     const oldUna = this.sndUna;
     const window = seg.windowLen << this.sndWindowScale;
-    let newSack = false;
-    const blocks = seg.options.sackBlocks;
-    const sackedBefore = this.scoreboard.sacked;
-    // Bytes the scoreboard already counted as delivered inside the range this ACK covers.
-    const previouslySacked = seqGt(ack, oldUna) ? this.scoreboard.sackedIn(oldUna, ack) : 0;
-    if (this.sackEnabled && blocks !== undefined) {
-      newSack = this.scoreboard.update(blocks, seqGt(ack, oldUna) ? ack : oldUna, this.sndMax);
-    }
+    const blocks = this.sackEnabled ? seg.options.sackBlocks : undefined;
+    const ts = seg.options.timestamps;
+    const flightBefore = seqDiff(this.sndMax, oldUna);
+    this.ackClock = now;
+    this.ackTsEcr = this.tsEnabled && ts !== undefined && ts.tsEcr !== 0 ? ts.tsEcr : -1;
+    this.ackDelivered = 0;
+    this.ackNewlyLost = 0;
+    this.rack.beginAck();
     let ackedBytes = 0;
     let finAcked = false;
-    if (seqGt(ack, oldUna)) {
-      const flightBefore = seqDiff(this.sndMax, oldUna);
+    const unaAdvanced = seqGt(ack, oldUna);
+    if (unaAdvanced) {
       let dataAcked = seqDiff(ack, this.sndDataBase);
       if (dataAcked > this.sendQueue.length) dataAcked = this.sendQueue.length;
       if (dataAcked < 0) dataAcked = 0;
@@ -1063,37 +1132,183 @@ export class TcpConnection {
       this.retransmitCount = 0;
       this.totalRtStart = -1;
       this.dupAcks = 0;
-      this.scoreboard.pruneBelow(ack);
-      if (this.scoreboard.firstLeft === ack) {
+      if (this.sendMap.advance(ack, this.onDelivered)) {
         // The peer acknowledged up to data it had SACKed: it reneged (RFC 2018 §8; a chimney
-        // upload drops SACKed-only data, reference §3.3.2). Forget the scoreboard.
-        this.scoreboard.clear();
+        // upload drops SACKed-only data, reference §3.3.2). Forget what it SACKed; during RTO
+        // recovery, where everything unacknowledged counts as lost, that data does too.
+        this.sendMap.unsackAll(this.caState === 'loss');
       }
-      // Newly delivered bytes (Linux "delivered"): a cumulative ACK that jumps over data
-      // SACKed earlier delivers only the holes it fills, plus what this ACK newly SACKs.
-      const newlySacked = this.scoreboard.sacked - (sackedBefore - previouslySacked);
-      let delivered = dataAcked - previouslySacked + (newlySacked > 0 ? newlySacked : 0);
-      if (delivered < 0) delivered = 0;
-      this.onNewAckRecovery(ack, dataAcked, delivered, flightBefore, now);
-      // RFC 6298 §5.2 and §5.3.
-      if (this.timerKind === 'retransmit') {
-        if (this.sndUna === this.sndMax) this.clearTimer();
-        else this.setTimer('retransmit', now + this.rtt.backedOff(this.backoff));
+    }
+    // SACK blocks (RFC 2018), the first possibly a D-SACK (RFC 2883), against the new SND.UNA.
+    let dsack = false;
+    let tlpDsack = false;
+    const sackedBefore = this.sendMap.sackedBytes;
+    if (blocks !== undefined && blocks.length > 0) {
+      const first = blocks[0] as TcpSackBlock;
+      dsack = isDsack(blocks, ack);
+      if (dsack) {
+        this.statDsacks++;
+        // RFC 8985 §7.4.2: a D-SACK for the probe says the original arrived too.
+        tlpDsack = this.tlpPending && this.tlpIsRetrans && seqLt(first.left, this.tlpEndSeq) && seqGt(first.right, this.tlpStartSeq);
       }
+      for (let b = dsack ? 1 : 0; b < blocks.length; b++) {
+        const block = blocks[b] as TcpSackBlock;
+        // Blocks outside [SND.UNA, SND.MAX] are stale or bogus (RFC 6675 §2, RFC 5961).
+        if (!seqLt(block.left, block.right) || seqLe(block.right, this.sndUna) || seqGt(block.right, this.sndMax)) continue;
+        this.sendMap.sack(block.left, block.right, this.onDelivered);
+      }
+    }
+    const newlySacked = this.sendMap.sackedBytes - sackedBefore;
+    const rackOn = this.rackActive();
+    let rackAdvanced = false;
+    if (rackOn) {
+      this.rack.onAckDsack(dsack, this.sndUna, this.sndMax);
+      rackAdvanced = this.rack.endAck(now);
+    }
+    if (this.tlpPending) this.processTlpAck(ack, unaAdvanced, newlySacked > 0, tlpDsack, now);
+    // Newly delivered bytes (Linux "delivered"): a cumulative ACK that jumps over data SACKed
+    // earlier delivers only the holes it fills, plus what this ACK newly SACKs. The FIN
+    // occupies a sequence number but delivers no byte.
+    let delivered = this.ackDelivered - (finAcked ? 1 : 0);
+    if (delivered < 0) delivered = 0;
+    if (unaAdvanced) {
+      this.onNewAckRecovery(ack, ackedBytes, delivered, flightBefore, now);
     } else if (ack === oldUna && this.sndMax !== this.sndUna) {
       // RFC 5681 §2 duplicate ACK, or with SACK RFC 6675 §2 (new SACK information).
       const dup = this.sackEnabled
-        ? newSack
+        ? newlySacked > 0
         : seg.payload.length === 0 && (seg.flags & (TCP_SYN | TCP_FIN)) === 0 && window === this.sndWnd;
       if (dup) this.onDupAck(now);
-      else if (newSack && this.caState === 'recovery') this.updateLostEnd();
+    }
+    if (this.sackEnabled && this.sndMax !== this.sndUna) {
+      if (rackOn) {
+        // RFC 8985 §6.2 step 5, on every ACK that delivered something.
+        if (rackAdvanced) this.rackDetectLoss(now);
+      } else if (newlySacked > 0 && this.caState !== 'loss') {
+        // RFC 6675 §4 IsLost (DupThresh) marks the holes below enough SACKed data; a lost
+        // retransmission is left to the RTO, as RFC 6675 has it.
+        this.sendMap.markLostBelow(this.sendMap.dupThreshBoundary(this.mss, DUP_THRESH), true);
+      }
+      if ((this.caState === 'open' || this.caState === 'disorder') && this.sendMap.lostBytes > 0 && seqGe(this.sndUna, this.recoveryPoint)) {
+        this.enterRecovery(now);
+      }
+      if (this.caState === 'recovery' && rackOn && delivered > 0) this.prrUpdate(delivered, unaAdvanced && this.ackNewlyLost === 0);
     }
     // RFC 9293 §3.10.7.4 fifth check: update the send window from the most recent segment.
     if (seqGe(ack, this.sndUna) && (seqLt(this.sndWl1, seg.seqNumber) || (this.sndWl1 === seg.seqNumber && seqLe(this.sndWl2, ack)))) {
       this.updateSendWindow(window, seg, now);
     }
+    this.rearmAfterAck(unaAdvanced, now);
     if (ackedBytes > 0) this.emit({ type: 'acked', bytes: ackedBytes });
     if (finAcked) this.onFinAcked(now);
+  }
+
+  /** A range the ACK newly delivered (SendMap callback): RACK_update and RACK_detect_reordering (RFC 8985 §6.2 steps 2-3). */
+  private delivered(i: number, from: Seq, to: Seq): void {
+    this.ackDelivered += seqDiff(to, from);
+    if (!this.rackActive()) return;
+    const t = this.sendMap.timeOf(i);
+    const f = this.sendMap.flagsOf(i);
+    const retransmitted = (f & EVER_RETRANS) !== 0;
+    if ((f & UNTIMED) !== 0) {
+      this.rack.detectReordering(to, retransmitted);
+      return;
+    }
+    // §6.2 step 2: an echo older than the retransmission means the ACK was for the original.
+    const echoFresh = !retransmitted || this.ackTsEcr < 0 || !u32Lt(this.ackTsEcr, this.tsNow(t));
+    this.rack.delivered(t, to, retransmitted, echoFresh, this.ackClock);
+  }
+
+  /** RACK marked record `i` lost (SendMap callback). */
+  private rackLost(i: number): void {
+    this.ackNewlyLost++;
+    if ((this.sendMap.flagsOf(i) & EVER_RETRANS) !== 0) this.statLostRetransmits++;
+  }
+
+  /**
+   * RFC 8985 §6.2 step 5 (RACK_detect_loss_and_arm_timer): marks what is overdue, and arms
+   * the reordering timer for what will be unless delivered first. While it is armed no loss
+   * probe is scheduled (§7.2).
+   */
+  private rackDetectLoss(now: number): void {
+    const window = this.rack.rtt + this.reorderWindow();
+    const timeout = this.sendMap.rackDetectLoss(this.rack.xmitTime, this.rack.endSeq, window, now, this.onRackLost);
+    this.reorderDeadline = timeout > 0 ? now + timeout : Infinity;
+    if (timeout > 0) this.probeDeadline = Infinity;
+  }
+
+  /** RACK.reo_wnd for the current state (RFC 8985 §6.2 step 4). */
+  private reorderWindow(): number {
+    const segmentsSacked = Math.ceil(this.sendMap.sackedBytes / this.mss);
+    const srtt = this.rack.srtt > 0 ? this.rack.srtt : this.rtt.srtt;
+    return this.rack.reoWnd(this.caState === 'recovery' || this.caState === 'loss', segmentsSacked, DUP_THRESH, srtt);
+  }
+
+  /** RFC 6937: cwnd = pipe + sndcnt for this ACK (never below one segment). */
+  private prrUpdate(delivered: number, unaAdvanced: boolean): void {
+    const cwnd = this.prr.onAck(delivered, this.pipe(), this.cc.ssthresh, this.mss, unaAdvanced);
+    this.cc.cwnd = cwnd > this.mss ? cwnd : this.mss;
+  }
+
+  /**
+   * RFC 8985 §7.4: what the ACK says about the outstanding loss probe. A probe of new data,
+   * or a retransmission that the peer reports as a duplicate (D-SACK) or that a pure
+   * duplicate ACK answers, repaired nothing. An ACK beyond the probe without such a report
+   * means the probe repaired a tail loss: the congestion response of a fast recovery, done
+   * at once (Linux tcp_process_tlp_ack).
+   */
+  private processTlpAck(ack: Seq, unaAdvanced: boolean, sacked: boolean, tlpDsack: boolean, now: number): void {
+    if (seqLt(ack, this.tlpEndSeq)) return;
+    if (!this.tlpIsRetrans || tlpDsack) {
+      this.tlpPending = false;
+      return;
+    }
+    if (seqGt(ack, this.tlpEndSeq)) {
+      this.tlpPending = false;
+      this.statTlpRecoveries++;
+      if (this.caState === 'open' || this.caState === 'disorder') {
+        this.cc.onCongestionEvent(Math.floor(this.cc.cwnd), this.mss, now);
+        this.cc.cwnd = this.cc.ssthresh;
+      }
+      return;
+    }
+    if (!unaAdvanced && !sacked) this.tlpPending = false;
+  }
+
+  /**
+   * After an ACK: RFC 6298 §5.2-5.3 for the RTO, and RFC 8985 §7.2 for the probe timer (armed
+   * again by an ACK of new data in the open state).
+   */
+  private rearmAfterAck(unaAdvanced: boolean, now: number): void {
+    if (this.sndUna === this.sndMax) {
+      this.rtoDeadline = Infinity;
+      this.probeDeadline = Infinity;
+      this.reorderDeadline = Infinity;
+    } else {
+      if (unaAdvanced && this.rtoDeadline !== Infinity) this.rtoDeadline = now + this.rtt.backedOff(this.backoff);
+      if (unaAdvanced) this.schedulePto(now);
+      else if (this.caState !== 'open') this.probeDeadline = Infinity;
+    }
+    this.refreshTimer();
+  }
+
+  /**
+   * RFC 8985 §7.2: arms the probe timer at PTO = 2 * SRTT (plus the worst-case delayed ACK
+   * when one segment is in flight, Linux tcp_schedule_loss_probe), never after the RTO.
+   * Only in the open state, with no probe outstanding and no RACK timer armed.
+   */
+  private schedulePto(now: number): void {
+    if (!this.tlpActive() || this.caState !== 'open' || this.tlpPending || this.reorderDeadline !== Infinity || this.sndUna === this.sndMax) {
+      this.probeDeadline = Infinity;
+      return;
+    }
+    let pto = PTO_INITIAL_MS;
+    if (this.rtt.hasSample) {
+      const flight = seqDiff(this.sndMax, this.sndUna);
+      pto = 2 * this.rtt.srtt + (flight <= this.mss + 1 ? this.config.rtoMinMs : PTO_EXTRA_MS);
+    }
+    const deadline = now + pto;
+    this.probeDeadline = deadline < this.rtoDeadline ? deadline : this.rtoDeadline;
   }
 
   private updateSendWindow(window: number, seg: TcpRepr, now: number): void {
@@ -1124,9 +1339,8 @@ export class TcpConnection {
     switch (this.caState) {
       case 'open':
       case 'disorder': {
-        this.caState = 'open';
-        this.rxtNext = ack;
-        this.lostEnd = ack;
+        // SACKed data above SND.UNA keeps the connection in disorder (Linux TCP_CA_Disorder).
+        this.caState = this.sendMap.sackedBytes > 0 ? 'disorder' : 'open';
         // Markers behind SND.UNA move with it: modular comparisons are only meaningful within
         // 2^31 (RFC 9293 §3.4), and a stream can run far longer than that without a loss.
         if (seqGt(ack, this.recoveryPoint)) this.recoveryPoint = ack;
@@ -1145,21 +1359,14 @@ export class TcpConnection {
           // RFC 6582 §3.2 step 5, partial ACK: retransmit the first unacknowledged segment
           // and deflate cwnd by the amount acknowledged, adding back one SMSS.
           this.cc.cwnd = Math.max(this.cc.cwnd - dataAcked + (dataAcked >= mss ? mss : 0), mss);
-          this.rxtNext = ack;
-          this.lostEnd = seqAdd(ack, mss);
+          this.sendMap.markLostBelow(seqAdd(ack, mss), false);
           this.forceRetransmit = true;
-        } else {
-          if (seqLt(this.rxtNext, ack)) this.rxtNext = ack;
-          this.updateLostEnd();
         }
         return;
       case 'loss':
         if (seqGe(ack, this.recoveryPoint)) {
           this.caState = 'open';
-            this.rxtNext = ack;
-          this.lostEnd = ack;
-        } else if (seqLt(this.rxtNext, ack)) {
-          this.rxtNext = ack;
+          this.rack.onRecoveryExit();
         }
         // After an RTO the window regrows by slow start (RFC 5681 §3.1).
         this.cc.onAck(delivered, mss, now, this.rtt.srtt, true);
@@ -1171,36 +1378,47 @@ export class TcpConnection {
     if (this.dupAcks < 255) this.dupAcks++;
     switch (this.caState) {
       case 'open':
-      case 'disorder': {
-        // RFC 6675 §5: DupThresh duplicate ACKs, or SACK evidence that SND.UNA is lost.
-        const evidence =
-          this.dupAcks >= DUP_THRESH ||
-          (this.sackEnabled && seqGt(this.scoreboard.lostBoundary(this.sndUna, this.mss, DUP_THRESH), this.sndUna));
-        // RFC 6582 §3.2 step 2 / RFC 6675 §5: not again until SND.UNA passes the last recovery point.
-        if (evidence && seqGe(this.sndUna, this.recoveryPoint)) this.enterRecovery(now);
+      case 'disorder':
+        if (this.sackEnabled) {
+          // With SACK, recovery starts once something is deemed lost (processAck). RFC 6675
+          // §5: DupThresh duplicate ACKs make SND.UNA's segment lost; RACK's own rule makes
+          // its reordering window zero at DupThresh SACKed segments (RFC 8985 §6.2 step 4).
+          this.caState = 'disorder';
+          if (!this.rackActive() && this.dupAcks >= DUP_THRESH) this.sendMap.markLostBelow(seqAdd(this.sndUna, this.mss), true);
+          return;
+        }
+        // RFC 6582 §3.2 step 2: not again until SND.UNA passes the last recovery point.
+        if (this.dupAcks >= DUP_THRESH && seqGe(this.sndUna, this.recoveryPoint)) this.enterRecovery(now);
         else this.caState = 'disorder';
         return;
-      }
       case 'recovery':
-        if (this.sackEnabled) this.updateLostEnd();
         // RFC 6582 §3.2 step 4: each further duplicate ACK inflates cwnd by one SMSS.
-        else this.cc.cwnd += this.mss;
+        if (!this.sackEnabled) this.cc.cwnd += this.mss;
         return;
       case 'loss':
         return;
     }
   }
 
-  /** Fast retransmit and fast recovery (RFC 5681 §3.2, RFC 6582 §3.2, RFC 6675 §5). */
+  /**
+   * Fast retransmit and fast recovery (RFC 5681 §3.2, RFC 6582 §3.2, RFC 6675 §5), with PRR
+   * (RFC 6937) setting the pace on SACK connections that run RACK.
+   */
   private enterRecovery(now: number): void {
     this.caState = 'recovery';
     this.recoveryPoint = this.sndMax;
-    this.cc.onCongestionEvent(seqDiff(this.sndMax, this.sndUna), this.mss, now);
-    // RFC 6582 step 3: cwnd = ssthresh + 3 * SMSS, inflated for the segments that left.
-    if (!this.sackEnabled) this.cc.cwnd = this.cc.ssthresh + DUP_THRESH * this.mss;
-    this.rxtNext = this.sndUna;
-    this.lostEnd = seqAdd(this.sndUna, this.mss);
-    if (this.sackEnabled) this.updateLostEnd();
+    const flight = seqDiff(this.sndMax, this.sndUna);
+    this.cc.onCongestionEvent(flight, this.mss, now);
+    if (!this.sackEnabled) {
+      // RFC 6582 step 3: cwnd = ssthresh + 3 * SMSS, inflated for the segments that left;
+      // the first unacknowledged segment is the one to resend.
+      this.cc.cwnd = this.cc.ssthresh + DUP_THRESH * this.mss;
+      this.sendMap.markLostBelow(seqAdd(this.sndUna, this.mss), false);
+    } else if (this.rackActive()) {
+      this.prr.start(flight);
+    }
+    this.rescueSent = false;
+    this.probeDeadline = Infinity;
     this.forceRetransmit = true;
     this.rttTiming = false;
     this.statFastRetransmits++;
@@ -1209,14 +1427,8 @@ export class TcpConnection {
   private exitRecovery(now: number): void {
     this.caState = 'open';
     this.cc.onRecoveryExit(seqDiff(this.sndMax, this.sndUna), this.mss, now);
-    this.rxtNext = this.sndUna;
-    this.lostEnd = this.sndUna;
+    this.rack.onRecoveryExit();
     this.dupAcks = 0;
-  }
-
-  private updateLostEnd(): void {
-    const boundary = this.scoreboard.lostBoundary(this.sndUna, this.mss, DUP_THRESH);
-    if (seqGt(boundary, this.lostEnd)) this.lostEnd = boundary;
   }
 
   private ackRttSample(seg: TcpRepr, ack: Seq, now: number): void {
@@ -1429,25 +1641,38 @@ export class TcpConnection {
 
   private transmitData(now: number): void {
     const segMss = this.segmentPayloadLimit();
+    const map = this.sendMap;
+    // Where the search for lost ranges resumes (a sequence number: record indices move when
+    // new data is appended).
+    let cursor = this.sndUna;
+    let newData = false;
     for (;;) {
       const pipe = this.pipe();
       const cwnd = Math.floor(this.cc.cwnd);
-      if (this.caState === 'recovery' || this.caState === 'loss') {
-        // RFC 6675 NextSeg rule (1); after an RTO, go-back-N over unSACKed data.
-        const s = this.nextLost();
-        if (s !== undefined) {
+      if (map.lostBytes > 0) {
+        // RFC 6675 NextSeg rule (1): the first lost range with no retransmission in flight;
+        // after an RTO this is go-back-N over the unSACKed data.
+        const i = map.nextLost(map.find(cursor));
+        if (i >= 0) {
           if (this.forceRetransmit || cwnd - pipe >= this.mss) {
             this.forceRetransmit = false;
-            if (this.retransmitFrom(s, segMss, now)) continue;
+            const end = this.retransmitRecord(i, segMss, now);
+            if (end !== undefined) {
+              cursor = end;
+              continue;
+            }
           } else {
             this.cwndLimited = true;
             break;
           }
         }
-        this.forceRetransmit = false;
       }
+      this.forceRetransmit = false;
       const r = this.sendNewData(now, pipe, cwnd, segMss);
-      if (r === SENT) continue;
+      if (r === SENT) {
+        newData = true;
+        continue;
+      }
       if (r === CWND_LIMITED) {
         this.cwndLimited = true;
         break;
@@ -1460,74 +1685,101 @@ export class TcpConnection {
         this.retransmitCount = 0;
         this.setTimer('persist', now + this.rtt.backedOff(0));
       }
-      if (this.caState === 'recovery' && this.sackEnabled && r !== NAGLE_LIMITED) {
+      if (this.caState === 'recovery' && this.sackEnabled && !this.rackActive() && r !== NAGLE_LIMITED && cwnd - pipe >= this.mss) {
         // RFC 6675 NextSeg rule (3): no lost data and no new data; retransmit an unSACKed
-        // segment that is not yet deemed lost, if cwnd allows.
-        const s = this.nextUnsackedAboveRxt();
-        if (s !== undefined && cwnd - pipe >= this.mss && this.retransmitFrom(s, segMss, now)) continue;
+        // segment below the highest SACKed octet that is not yet deemed lost. With RACK the
+        // reordering timer decides about those instead (Linux has no rule (3) either).
+        const high = map.highestSacked();
+        const i = high === undefined ? -1 : map.nextUnsackedBelow(map.first, high);
+        if (i >= 0 && this.retransmitRecord(i, segMss, now) !== undefined) continue;
       }
       break;
+    }
+    if (newData) {
+      // RFC 8985 §7.2: new data (not a probe) went out: the probe timer starts again.
+      this.schedulePto(now);
+      this.refreshTimer();
     }
   }
 
   /**
-   * The bytes the network holds for us (RFC 6675 §4 SetPipe, in byte ranges): unSACKed data
-   * not deemed lost, plus everything retransmitted in this recovery. Without SACK in fast
-   * recovery it is the FlightSize of RFC 6582, against the inflated cwnd.
+   * The bytes the network holds for us (RFC 6675 §4 SetPipe): unSACKed data not deemed lost,
+   * plus retransmissions in flight. Without SACK in fast recovery it is the FlightSize of
+   * RFC 6582, against the inflated cwnd.
    */
   private pipe(): number {
-    const una = this.sndUna;
-    if (this.caState === 'open' && this.scoreboard.isEmpty) return seqDiff(this.sndMax, una);
-    if (this.caState === 'recovery' && !this.sackEnabled) return seqDiff(this.sndMax, una);
-    const sb = this.scoreboard;
-    const lost = seqMax(this.lostEnd, una);
-    let p = seqDiff(this.sndMax, lost) - sb.sackedIn(lost, this.sndMax);
-    const rx = seqMax(this.rxtNext, una);
-    p += seqDiff(rx, una) - sb.sackedIn(una, rx);
-    return p;
-  }
-
-  /** The first unSACKed sequence number at or above HighRxt + 1 that is deemed lost. */
-  private nextLost(): Seq | undefined {
-    const s = this.scoreboard.nextUnsacked(seqMax(this.rxtNext, this.sndUna));
-    if (seqLt(s, this.lostEnd) && seqLt(s, this.sndMax)) return s;
-    return undefined;
+    const flight = seqDiff(this.sndMax, this.sndUna);
+    if (this.caState === 'recovery' && !this.sackEnabled) return flight;
+    const map = this.sendMap;
+    return flight - map.sackedBytes - map.lostBytes + map.retransBytes;
   }
 
   /**
-   * RFC 6675 NextSeg rule (3): an unSACKed sequence number above HighRxt and below the
-   * highest SACKed octet (conditions 1.a and 1.b without 1.c); data above every SACK block is
-   * simply still in flight.
+   * Retransmits the start of record `i` (at most one segment, with the FIN when the record
+   * holds it) and records the retransmission. Returns the sequence number after what was
+   * sent, or undefined when nothing could be sent.
    */
-  private nextUnsackedAboveRxt(): Seq | undefined {
-    const top = this.scoreboard.highestRight;
-    if (top === undefined) return undefined;
-    const s = this.scoreboard.nextUnsacked(seqMax(this.rxtNext, this.sndUna));
-    return seqLt(s, top) ? s : undefined;
-  }
-
-  /**
-   * Retransmits one segment starting at `s` (at most one MSS, up to the next SACKed range),
-   * with the FIN when the segment reaches it. Returns false when nothing could be sent.
-   */
-  private retransmitFrom(s: Seq, segMss: number, now: number): boolean {
+  private retransmitRecord(i: number, segMss: number, now: number): Seq | undefined {
+    const map = this.sendMap;
+    const s = map.startOf(i);
     // Linux tcp_retransmit_skb: nothing beyond the peer's window except the head.
-    if (s !== this.sndUna && !seqLt(s, seqAdd(this.sndUna, this.sndWnd))) return false;
+    if (s !== this.sndUna && !seqLt(s, seqAdd(this.sndUna, this.sndWnd))) return undefined;
+    const recordEnd = map.endOf(i);
     const dataEnd = seqAdd(this.sndDataBase, this.sendQueue.length);
-    const holeEnd = this.scoreboard.holeEnd(s, this.sndMax);
-    let len = Math.min(segMss, seqDiff(holeEnd, s));
+    let len = Math.min(segMss, seqDiff(recordEnd, s));
     const dataLeft = seqDiff(dataEnd, s);
     if (len > dataLeft) len = dataLeft > 0 ? dataLeft : 0;
-    const fin = this.finSent && seqAdd(s, len) === dataEnd && seqLt(dataEnd, holeEnd);
-    if (len === 0 && !fin) return false;
+    const fin = this.finSent && seqAdd(s, len) === dataEnd && seqLt(dataEnd, recordEnd);
+    if (len === 0 && !fin) return undefined;
     this.sendSegment(s, len, fin, 0, dataEnd, now);
-    this.rxtNext = seqAdd(s, len + (fin ? 1 : 0));
+    const end = seqAdd(s, len + (fin ? 1 : 0));
+    map.markRetransmitted(i, end, now);
+    this.countRetransmission(len, now);
+    if (this.caState !== 'loss') this.statRackRetransmits++;
+    return end;
+  }
+
+  private countRetransmission(len: number, now: number): void {
     this.statTotalRetransmits++;
     this.statBytesRetransmitted += len;
     // Karn: a retransmission makes the timed segment ambiguous.
     this.rttTiming = false;
     this.lastRetransmitTs = this.tsNow(now);
-    return true;
+  }
+
+  /**
+   * RFC 8985 §7.3: the tail loss probe. A previously unsent segment if the receive window
+   * admits one, otherwise the highest-sequence segment sent so far; either way regardless
+   * of cwnd, so at most one segment beyond it. Its outcome is judged by processTlpAck.
+   */
+  private sendLossProbe(now: number): void {
+    const segMss = this.segmentPayloadLimit();
+    const dataEnd = seqAdd(this.sndDataBase, this.sendQueue.length);
+    const unsent = seqDiff(dataEnd, this.sndMax);
+    const wndAvail = seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndMax);
+    if (!this.finSent && unsent > 0 && wndAvail > 0) {
+      const start = this.sndMax;
+      const len = Math.min(unsent, wndAvail, segMss);
+      const fin = this.finQueued && len === unsent && wndAvail > len;
+      this.sendSegment(start, len, fin, 0, dataEnd, now);
+      this.tlpIsRetrans = false;
+      this.tlpStartSeq = start;
+    } else {
+      // The data part ends at SND.MAX, or one before it when the FIN is out.
+      const top = this.finSent ? seqAdd(this.sndMax, -1) : this.sndMax;
+      let s = seqAdd(top, -segMss);
+      if (seqLt(s, this.sndUna)) s = this.sndUna;
+      const len = seqDiff(top, s);
+      if (len <= 0 && !this.finSent) return;
+      this.sendSegment(s, len, this.finSent, 0, dataEnd, now);
+      this.sendMap.markRangeRetransmitted(s, this.sndMax, now);
+      this.countRetransmission(len, now);
+      this.tlpIsRetrans = true;
+      this.tlpStartSeq = s;
+    }
+    this.tlpPending = true;
+    this.tlpEndSeq = this.sndMax;
+    this.statTlpProbes++;
   }
 
   /** Sends the next new data (and/or the FIN) if the windows, Nagle and SWS avoidance allow. */
@@ -1589,11 +1841,14 @@ export class TcpConnection {
         this.rttSeq = s;
         this.rttStart = now;
       }
+      // New data starts at SND.MAX (retransmissions end at or below it).
+      this.sendMap.append(this.sndMax, end, now);
       this.sndMax = end;
     }
     if (fin) this.finSent = true;
     if (len < this.mss && seqGt(end, this.sndSml)) this.sndSml = end;
-    if (this.timerKind !== 'retransmit') this.setTimer('retransmit', now + this.rtt.backedOff(this.backoff));
+    if (this.caState === 'recovery') this.prr.onSend(seqDiff(end, s));
+    if (this.rtoDeadline === Infinity) this.armRto(now + this.rtt.backedOff(this.backoff));
   }
 
   private sendSyn(now: number): void {
@@ -1647,7 +1902,7 @@ export class TcpConnection {
       this.rttSeq = this.iss;
       this.rttStart = now;
     }
-    if (this.timerKind !== 'retransmit') this.setTimer('retransmit', now + this.rtt.backedOff(this.backoff));
+    if (this.rtoDeadline === Infinity) this.armRto(now + this.rtt.backedOff(this.backoff));
   }
 
   /** A pure ACK now (<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>); in SYN-RECEIVED our SYN-ACK again. */
@@ -1827,26 +2082,42 @@ export class TcpConnection {
       this.delayedAckDeadline = Infinity;
       if (this.ackNow || this.rcvNxt !== this.lastAckSent) this.sendAck();
     }
-    if (this.timerDeadline <= now) {
-      const kind = this.timerKind;
-      this.clearTimer();
-      switch (kind) {
+    // Several retransmit-class deadlines may be due at once (a probe clamped to the RTO):
+    // the earliest first, each handler re-arming what follows it.
+    for (let round = 0; round < 4 && this.timerDeadline <= now; round++) {
+      switch (this.timerKind) {
         case 'retransmit':
+          this.rtoDeadline = Infinity;
+          this.refreshTimer();
           this.onRetransmitTimeout(now);
           break;
+        case 'loss-probe':
+          this.probeDeadline = Infinity;
+          this.refreshTimer();
+          this.onProbeTimeout(now);
+          break;
+        case 'rack-reorder':
+          this.reorderDeadline = Infinity;
+          this.refreshTimer();
+          this.onReorderTimeout(now);
+          break;
         case 'persist':
+          this.clearTimer();
           this.onPersistTimeout(now);
           break;
         case 'fin-wait-2':
           // Reference §7.5.2 / Linux tcp_fin_timeout: the orphan is forgotten.
+          this.clearTimer();
           this.terminate(undefined);
           return;
         case 'time-wait':
+          this.clearTimer();
           this.terminate(undefined);
           return;
         case 'idle':
           break;
       }
+      if (this.isClosed()) return;
     }
     if (!this.isClosed() && this.keepAliveDeadline <= now) this.onKeepAliveTimer(now);
   }
@@ -1864,7 +2135,7 @@ export class TcpConnection {
       this.statTotalRetransmits++;
       this.backoff = Math.min(this.backoff + 1, MAX_BACKOFF);
       this.rttTiming = false;
-      this.setTimer('retransmit', now + this.rtt.backedOff(this.backoff));
+      this.armRto(now + this.rtt.backedOff(this.backoff));
       if (st === 'SYN-SENT') this.sendSyn(now);
       else this.sendSynAck(now);
       return;
@@ -1882,17 +2153,54 @@ export class TcpConnection {
     this.retransmitCount++;
     if (this.totalRtStart < 0) this.totalRtStart = now;
     this.statTimeouts++;
-    this.cc.onRetransmitTimeout(seqDiff(this.sndMax, this.sndUna) - this.scoreboard.sacked, this.mss, now, first);
+    const map = this.sendMap;
+    this.cc.onRetransmitTimeout(seqDiff(this.sndMax, this.sndUna) - map.sackedBytes, this.mss, now, first);
+    if (this.caState === 'recovery' || this.caState === 'loss') this.rack.onRecoveryExit();
     this.caState = 'loss';
     this.recoveryPoint = this.sndMax;
-    this.lostEnd = this.sndMax;
-    this.rxtNext = this.sndUna;
     this.dupAcks = 0;
-    if (this.scoreboard.firstLeft === this.sndUna) this.scoreboard.clear();
+    if (this.rackActive()) {
+      // RFC 8985 §6.3: the first segment is lost, and every other one that RACK finds overdue;
+      // the rest may still arrive. Every retransmission in flight is presumed lost too.
+      const head = map.first;
+      const window = this.rack.rtt + this.reorderWindow();
+      map.onRetransmitTimeout((i) => i === head || map.timeOf(i) + window - now <= 0);
+    } else {
+      map.onRetransmitTimeout(() => true);
+    }
     this.backoff = Math.min(this.backoff + 1, MAX_BACKOFF);
     this.rttTiming = false;
     this.forceRetransmit = true;
-    this.setTimer('retransmit', now + this.rtt.backedOff(this.backoff));
+    this.tlpPending = false;
+    this.probeDeadline = Infinity;
+    this.reorderDeadline = Infinity;
+    this.armRto(now + this.rtt.backedOff(this.backoff));
+    this.transmitData(now);
+  }
+
+  /**
+   * RFC 8985 §7.3: the probe timer expired. A probe goes out when none is outstanding and
+   * the connection is still open; then, sent or not, the RTO is armed, not the PTO.
+   */
+  private onProbeTimeout(now: number): void {
+    if (!this.isSendingState() || this.sndUna === this.sndMax) return;
+    if (!this.tlpPending && this.caState === 'open' && this.tlpActive()) this.sendLossProbe(now);
+    this.armRto(now + this.rtt.backedOff(this.backoff));
+  }
+
+  /**
+   * RFC 8985 §6.2 step 5: the reordering timer expired. Whatever is now overdue is lost;
+   * recovery starts if it has not (Linux tcp_rack_reo_timeout), and the losses are resent.
+   */
+  private onReorderTimeout(now: number): void {
+    if (!this.isSendingState() || this.sndUna === this.sndMax || !this.rackActive()) return;
+    this.ackNewlyLost = 0;
+    this.rackDetectLoss(now);
+    if ((this.caState === 'open' || this.caState === 'disorder') && this.sendMap.lostBytes > 0 && seqGe(this.sndUna, this.recoveryPoint)) {
+      this.enterRecovery(now);
+      this.prrUpdate(0, false);
+    }
+    this.refreshTimer();
     this.transmitData(now);
   }
 
@@ -1960,14 +2268,55 @@ export class TcpConnection {
     this.keepAliveDeadline = now + this.keepAliveIdleMs;
   }
 
-  private setTimer(kind: RetransmitTimerKind, deadline: number): void {
+  /** Arms a timer that runs only when nothing is outstanding (persist, FIN-WAIT-2, TIME-WAIT). */
+  private setTimer(kind: 'persist' | 'fin-wait-2' | 'time-wait', deadline: number): void {
+    this.rtoDeadline = Infinity;
+    this.probeDeadline = Infinity;
+    this.reorderDeadline = Infinity;
     this.timerKind = kind;
     this.timerDeadline = deadline;
   }
 
   private clearTimer(): void {
+    this.rtoDeadline = Infinity;
+    this.probeDeadline = Infinity;
+    this.reorderDeadline = Infinity;
     this.timerKind = 'idle';
     this.timerDeadline = Infinity;
+  }
+
+  /** (Re)arms the RTO (RFC 6298); it replaces a persist timer, as data is now outstanding. */
+  private armRto(deadline: number): void {
+    this.rtoDeadline = deadline;
+    this.refreshTimer();
+  }
+
+  /**
+   * Sets the union to the earliest retransmit-class deadline (the RACK timer first on a tie,
+   * then the probe, then the RTO), or leaves a persist, FIN-WAIT-2 or TIME-WAIT timer alone
+   * when no data deadline is armed.
+   */
+  private refreshTimer(): void {
+    let kind: RetransmitTimerKind = 'idle';
+    let deadline = Infinity;
+    if (this.reorderDeadline < deadline) {
+      kind = 'rack-reorder';
+      deadline = this.reorderDeadline;
+    }
+    if (this.probeDeadline < deadline) {
+      kind = 'loss-probe';
+      deadline = this.probeDeadline;
+    }
+    if (this.rtoDeadline < deadline) {
+      kind = 'retransmit';
+      deadline = this.rtoDeadline;
+    }
+    if (kind === 'idle') {
+      const k = this.timerKind;
+      if (k === 'persist' || k === 'fin-wait-2' || k === 'time-wait') return;
+    }
+    this.timerKind = kind;
+    this.timerDeadline = deadline;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -2031,7 +2380,7 @@ export class TcpConnection {
         RcvNxt: this.rcvNxt,
         RcvWnd: this.advertisedWindow(),
         SndUna: this.sndUna,
-        SndNxt: this.caState === 'loss' ? seqMax(this.rxtNext, this.sndUna) : this.sndMax,
+        SndNxt: this.caState === 'loss' ? this.goBackNext() : this.sndMax,
         SndMax: this.sndMax,
         SndWnd: this.sndWnd,
         MaxSndWnd: this.maxSndWnd,
@@ -2044,7 +2393,9 @@ export class TcpConnection {
         TsRecentAge: this.tsEnabled ? Math.max(0, Math.floor(msToTicks(now - this.tsRecentTime))) >>> 0 : 0,
         TsTime: this.tsEnabled ? this.tsNow(now) : 0,
         TotalRT: this.totalRtStart >= 0 ? Math.floor(msToTicks(now - this.totalRtStart)) : 0,
-        DupAckCount: Math.min(this.dupAcks, 255),
+        // Recovery entered on RACK or SACK evidence may have seen fewer duplicate ACKs: report
+        // DupThresh, which tells the importer that fast recovery is under way (§3.2.5).
+        DupAckCount: this.caState === 'recovery' ? Math.min(Math.max(this.dupAcks, DUP_THRESH), 255) : Math.min(this.dupAcks, 255),
         SndWndProbeCount: this.timerKind === 'persist' ? this.persistRound : 0,
         KeepAlive: { ProbeCount: this.keepAliveProbes, TimeoutDelta: keepAliveDelta },
         Retransmit: { Count: Math.min(this.retransmitCount, 255), TimeoutDelta: residue(this.timerDeadline) },
@@ -2088,6 +2439,14 @@ export class TcpConnection {
       totalRetransmits: this.statTotalRetransmits,
       fastRetransmits: this.statFastRetransmits,
       timeouts: this.statTimeouts,
+      tlpProbes: this.statTlpProbes,
+      tlpRecoveries: this.statTlpRecoveries,
+      rackRetransmits: this.statRackRetransmits,
+      lostRetransmits: this.statLostRetransmits,
+      rescueRetransmits: this.statRescueRetransmits,
+      dsacksReceived: this.statDsacks,
+      reorderingSeen: this.rack.reorderingSeen,
+      reorderWindowMs: this.rackActive() ? this.reorderWindow() : 0,
       bytesAcked: this.statBytesAcked,
       bytesReceived: this.statBytesReceived,
       bytesSent: this.statBytesSent,
@@ -2095,7 +2454,7 @@ export class TcpConnection {
       segmentsIn: this.statSegmentsIn,
       segmentsOut: this.statSegmentsOut,
       unacked: seqDiff(this.sndMax, this.sndUna),
-      sacked: this.scoreboard.sacked,
+      sacked: this.sendMap.sackedBytes,
       reorderQueueBytes: this.reassembly.bytes,
       sendQueueBytes: this.sendQueue.length,
       receiveQueueBytes: this.receiveQueue.length,
@@ -2139,8 +2498,8 @@ export class TcpConnection {
     this.sndMax = iss;
     this.sndDataBase = seqAdd(iss, 1);
     this.recoveryPoint = iss;
-    this.rxtNext = iss;
-    this.lostEnd = iss;
+    this.sendMap.reset(iss);
+    this.rack.reset(iss);
   }
 
   /** RFC 6928 initial window, or one segment after a lost SYN (RFC 5681 §3.1). */
@@ -2171,6 +2530,28 @@ export class TcpConnection {
 
   private ticksToMs(ticks: number): number {
     return (ticks * 1000) / this.config.ticksPerSecond;
+  }
+
+  /** RACK runs on SACK connections only (RFC 8985 relies on SACK; so does Linux). */
+  private rackActive(): boolean {
+    return this.rackEnabled && this.sackEnabled;
+  }
+
+  /** Tail loss probes need SACK too (Linux tcp_schedule_loss_probe). */
+  private tlpActive(): boolean {
+    return this.tlpEnabled && this.sackEnabled;
+  }
+
+  /** States in which transmitData() runs. */
+  private isSendingState(): boolean {
+    const st = this._state;
+    return st === 'ESTABLISHED' || st === 'CLOSE-WAIT' || st === 'FIN-WAIT-1' || st === 'CLOSING' || st === 'LAST-ACK';
+  }
+
+  /** Where a go-back-N retransmission after an RTO continues: the first lost range not yet resent (the exported SndNxt). */
+  private goBackNext(): Seq {
+    const i = this.sendMap.nextLost(this.sendMap.first);
+    return i >= 0 ? this.sendMap.startOf(i) : this.sndMax;
   }
 
   /** A method, not an inline comparison: TypeScript would keep a narrowing of `_state` across calls that change it. */
@@ -2218,4 +2599,15 @@ export function resetFor(segment: TcpRepr): { seqNumber: Seq; ackNumber: Seq; fl
   if ((f & TCP_SYN) !== 0) len++;
   if ((f & TCP_FIN) !== 0) len++;
   return { seqNumber: 0 as Seq, ackNumber: seqAdd(segment.seqNumber, len), flags: TCP_RST | TCP_ACK };
+}
+
+/**
+ * RFC 2883 §4 as Linux tcp_check_dsack reads it: the first SACK block reports a duplicate
+ * when it lies below the cumulative ACK, or inside the second block.
+ */
+function isDsack(blocks: readonly TcpSackBlock[], ack: Seq): boolean {
+  const b0 = blocks[0] as TcpSackBlock;
+  if (seqLt(b0.left, ack)) return true;
+  const b1 = blocks[1];
+  return b1 !== undefined && seqGe(b0.left, b1.left) && seqLe(b0.right, b1.right);
 }

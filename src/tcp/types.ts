@@ -66,6 +66,14 @@ export interface TcpConfig {
   readonly delayedAckMs: number;
   /** FIN-WAIT-2 timeout for orphaned connections (Linux tcp_fin_timeout = 60 s). */
   readonly finWait2TimeoutMs: number;
+  /**
+   * RACK time-based loss detection (RFC 8985 §6) on SACK connections, with Proportional Rate
+   * Reduction (RFC 6937) in recovery. Off: RFC 6675's DupThresh rule marks losses and cwnd
+   * drops to ssthresh at once (Linux net.ipv4.tcp_recovery = 0).
+   */
+  readonly rack: boolean;
+  /** Tail loss probes (RFC 8985 §7) on SACK connections (Linux net.ipv4.tcp_early_retrans = 3). */
+  readonly tailLossProbe: boolean;
   /** Initial congestion window in segments (RFC 6928: 10). */
   readonly initialCwndSegments: number;
   /**
@@ -99,6 +107,8 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = Object.freeze({
   synRetries: 6,
   delayedAckMs: 40,
   finWait2TimeoutMs: 60_000,
+  rack: true,
+  tailLossProbe: true,
   initialCwndSegments: 10,
   tsoMaxBytes: 0,
   reassemblyLimitBytes: 1 << 20,
@@ -185,8 +195,24 @@ export interface TcpInfo {
   readonly sack: boolean;
   readonly retransmits: number;
   readonly totalRetransmits: number;
+  /** Fast recovery episodes entered (DupThresh, SACK or RACK evidence), not the segments resent in them. */
   readonly fastRetransmits: number;
+  /** Retransmission timeouts (a RACK- or TLP-triggered retransmission is not one). */
   readonly timeouts: number;
+  /** Tail loss probes sent (RFC 8985 §7.3), and those found to have repaired a loss (§7.4). */
+  readonly tlpProbes: number;
+  readonly tlpRecoveries: number;
+  /** Retransmissions of data that RACK (or DupThresh) deemed lost, outside RTO recovery. */
+  readonly rackRetransmits: number;
+  /** Retransmissions that RACK found lost again (RFC 8985 §6.2 step 5). */
+  readonly lostRetransmits: number;
+  /** RFC 6675 rescue retransmissions (NextSeg rule (4)). */
+  readonly rescueRetransmits: number;
+  /** ACKs that carried a D-SACK block (RFC 2883). */
+  readonly dsacksReceived: number;
+  /** RACK.reordering_seen and the current reordering window RACK.reo_wnd (RFC 8985 §6.2). */
+  readonly reorderingSeen: boolean;
+  readonly reorderWindowMs: number;
   readonly bytesAcked: number;
   readonly bytesReceived: number;
   readonly bytesSent: number;

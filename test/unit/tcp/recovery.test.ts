@@ -89,9 +89,15 @@ describe('fast retransmit and NewReno recovery (RFC 5681 §3.2, RFC 6582), no SA
   });
 });
 
+// RFC 6675's own loss detection (DupThresh and IsLost, cwnd = ssthresh at once) is what a
+// connection runs with RACK off (Linux net.ipv4.tcp_recovery = 0); with RACK on, these
+// scripted ACKs at one instant (RTT zero) would make RACK's reordering window zero too.
+// RACK-TLP and PRR have their own suite (rack.test.ts).
+const RFC6675 = { rack: false };
+
 describe('SACK-based recovery (RFC 6675)', () => {
   it('enters recovery on the first duplicate ACK whose SACK shows more than 2 MSS above the hole', () => {
-    const h = sender({ sack: true });
+    const h = sender({ sack: true, config: RFC6675 });
     h.send(dupack([[S(1), S(4)]]));
     h.expect({ seq: S(0), len: 1000 });
     expect(h.conn.info().caState).toBe('recovery');
@@ -99,14 +105,14 @@ describe('SACK-based recovery (RFC 6675)', () => {
   });
 
   it('waits for more evidence when the SACKed data is small', () => {
-    const h = sender({ sack: true });
+    const h = sender({ sack: true, config: RFC6675 });
     h.send(dupack([[S(1), S(2)]]));
     h.expectNothing();
     expect(h.conn.info().caState).toBe('disorder');
   });
 
   it('retransmits exactly the holes the scoreboard deems lost, never SACKed data', () => {
-    const h = sender({ sack: true });
+    const h = sender({ sack: true, config: RFC6675 });
     h.send(
       dupack([
         [S(7), S(10)],
@@ -119,7 +125,7 @@ describe('SACK-based recovery (RFC 6675)', () => {
   });
 
   it('sends new data while SACKed segments leave the pipe', () => {
-    const h = sender({ sack: true, bytes: 20_000 });
+    const h = sender({ sack: true, bytes: 20_000, config: RFC6675 });
     h.send(dupack([[S(1), S(4)]]));
     h.expect({ seq: S(0) });
     // cwnd = ssthresh = 5000; pipe = 6 unSACKed segments above the lost one + 1 retransmitted.
@@ -131,7 +137,7 @@ describe('SACK-based recovery (RFC 6675)', () => {
   });
 
   it('ignores D-SACK blocks below SND.UNA', () => {
-    const h = sender({ sack: true });
+    const h = sender({ sack: true, config: RFC6675 });
     h.send(ACK(PEER + 1, S(2)));
     h.sent.length = 0;
     h.send(ACK(PEER + 1, S(2), { options: { sackBlocks: [{ left: S(0), right: S(1) } as never] } }));
@@ -140,7 +146,7 @@ describe('SACK-based recovery (RFC 6675)', () => {
   });
 
   it('forgets the scoreboard when the receiver reneges (ACK stops at a SACKed block)', () => {
-    const h = sender({ sack: true });
+    const h = sender({ sack: true, config: RFC6675 });
     h.send(dupack([[S(2), S(3)]]));
     expect(h.conn.info().sacked).toBe(1000);
     h.send(ACK(PEER + 1, S(2)));
@@ -148,7 +154,7 @@ describe('SACK-based recovery (RFC 6675)', () => {
   });
 
   it('resends data the receiver reneged on after a timeout', () => {
-    const h = sender({ sack: true });
+    const h = sender({ sack: true, config: RFC6675 });
     h.send(dupack([[S(1), S(2)]]));
     h.sent.length = 0;
     h.nextSegmentWithin(1000);
@@ -160,7 +166,7 @@ describe('SACK-based recovery (RFC 6675)', () => {
   });
 
   it('resends after a timeout only the unSACKed ranges', () => {
-    const h = sender({ sack: true });
+    const h = sender({ sack: true, config: RFC6675 });
     h.send(dupack([[S(2), S(3)]]));
     h.sent.length = 0;
     const rtx = h.nextSegmentWithin(1000);
@@ -197,14 +203,14 @@ describe('congestion response by algorithm', () => {
 
 describe('RFC 6675 NextSeg rule (3)', () => {
   it('never resends data above the highest SACK block, which is still in flight', () => {
-    const h = sender({ sack: true });
+    const h = sender({ sack: true, config: RFC6675 });
     // Segment 0 lost, 1-8 SACKed, 9 still in flight; no new data to send and cwnd has room.
     h.send(dupack([[S(1), S(9)]]));
     expect(seqs(h.sent)).toEqual([S(0)]);
   });
 
   it('resends an unSACKed segment below the highest SACK block when nothing else can be sent', () => {
-    const h = sender({ sack: true, config: { congestionControl: 'cubic' } });
+    const h = sender({ sack: true, config: { ...RFC6675, congestionControl: 'cubic' } });
     // Segment 0 lost; 1-3 and 5 SACKed: only 0 counts as lost (4 has 1 MSS SACKed above it).
     h.send(
       dupack([
