@@ -1277,7 +1277,8 @@ export class TcpConnection {
 
   /**
    * After an ACK: RFC 6298 §5.2-5.3 for the RTO, and RFC 8985 §7.2 for the probe timer (armed
-   * again by an ACK of new data in the open state).
+   * again by an ACK of new data; during recovery by any ACK that delivered data, see
+   * schedulePto).
    */
   private rearmAfterAck(unaAdvanced: boolean, now: number): void {
     if (this.sndUna === this.sndMax) {
@@ -1286,19 +1287,29 @@ export class TcpConnection {
       this.reorderDeadline = Infinity;
     } else {
       if (unaAdvanced && this.rtoDeadline !== Infinity) this.rtoDeadline = now + this.rtt.backedOff(this.backoff);
-      if (unaAdvanced) this.schedulePto(now);
-      else if (this.caState !== 'open') this.probeDeadline = Infinity;
+      if (unaAdvanced || (this.inRecovery() && this.ackDelivered > 0)) this.schedulePto(now);
+      else if (this.reorderDeadline !== Infinity) this.probeDeadline = Infinity;
     }
     this.refreshTimer();
   }
 
   /**
    * RFC 8985 §7.2: arms the probe timer at PTO = 2 * SRTT (plus the worst-case delayed ACK
-   * when one segment is in flight, Linux tcp_schedule_loss_probe), never after the RTO.
-   * Only in the open state, with no probe outstanding and no RACK timer armed.
+   * when one segment is in flight, Linux tcp_schedule_loss_probe), never after the RTO, and
+   * not while the RACK timer is armed. Outside recovery at most one probe is outstanding
+   * (TLP.end_seq).
+   *
+   * Deviation: the timer also runs during fast and RTO recovery, where RFC 8985 leaves tail
+   * losses to the RTO. There a lost retransmission, or a lost burst at the tail, leaves RACK
+   * with nothing sent later to be delivered, and the connection stalls for a whole RTO
+   * (200 ms at least against sub-millisecond round trips). When no ACK has delivered
+   * anything for a PTO, a rescue probe resends the highest unSACKed segment (RFC 6675 NextSeg
+   * rule (4), rescue retransmission, driven by time instead of cwnd room): its ACK lets RACK
+   * mark everything sent before it. One probe per silent PTO; the RTO stays armed behind it.
    */
   private schedulePto(now: number): void {
-    if (!this.tlpActive() || this.caState !== 'open' || this.tlpPending || this.reorderDeadline !== Infinity || this.sndUna === this.sndMax) {
+    const recovering = this.inRecovery();
+    if (!this.tlpActive() || (!recovering && this.tlpPending) || this.reorderDeadline !== Infinity || this.sndUna === this.sndMax) {
       this.probeDeadline = Infinity;
       return;
     }
@@ -1646,6 +1657,7 @@ export class TcpConnection {
     // new data is appended).
     let cursor = this.sndUna;
     let newData = false;
+    let sentAny = false;
     for (;;) {
       const pipe = this.pipe();
       const cwnd = Math.floor(this.cc.cwnd);
@@ -1659,6 +1671,7 @@ export class TcpConnection {
             const end = this.retransmitRecord(i, segMss, now);
             if (end !== undefined) {
               cursor = end;
+              sentAny = true;
               continue;
             }
           } else {
@@ -1695,8 +1708,9 @@ export class TcpConnection {
       }
       break;
     }
-    if (newData) {
-      // RFC 8985 §7.2: new data (not a probe) went out: the probe timer starts again.
+    if (newData || (sentAny && this.inRecovery())) {
+      // RFC 8985 §7.2: new data (not a probe) went out: the probe timer starts again; during
+      // recovery any transmission restarts the rescue probe's silence period.
       this.schedulePto(now);
       this.refreshTimer();
     }
@@ -1765,21 +1779,42 @@ export class TcpConnection {
       this.tlpIsRetrans = false;
       this.tlpStartSeq = start;
     } else {
-      // The data part ends at SND.MAX, or one before it when the FIN is out.
-      const top = this.finSent ? seqAdd(this.sndMax, -1) : this.sndMax;
-      let s = seqAdd(top, -segMss);
-      if (seqLt(s, this.sndUna)) s = this.sndUna;
-      const len = seqDiff(top, s);
-      if (len <= 0 && !this.finSent) return;
-      this.sendSegment(s, len, this.finSent, 0, dataEnd, now);
-      this.sendMap.markRangeRetransmitted(s, this.sndMax, now);
-      this.countRetransmission(len, now);
+      const s = this.retransmitTail(this.sendMap.lastUnsacked(), segMss, now);
+      if (s === undefined) return;
       this.tlpIsRetrans = true;
       this.tlpStartSeq = s;
     }
     this.tlpPending = true;
     this.tlpEndSeq = this.sndMax;
     this.statTlpProbes++;
+  }
+
+  /** The rescue probe during recovery (see schedulePto): the highest unSACKed segment again. */
+  private sendRescueProbe(now: number): void {
+    if (this.retransmitTail(this.sendMap.lastUnsacked(), this.segmentPayloadLimit(), now) !== undefined) this.statRescueRetransmits++;
+  }
+
+  /**
+   * Resends the last segment of record `i` (with the FIN when the record holds it), whatever
+   * cwnd says. Returns where the resent segment starts, or undefined when nothing was sent.
+   */
+  private retransmitTail(i: number, segMss: number, now: number): Seq | undefined {
+    if (i < 0) return undefined;
+    const map = this.sendMap;
+    const recordStart = map.startOf(i);
+    const recordEnd = map.endOf(i);
+    const dataEnd = seqAdd(this.sndDataBase, this.sendQueue.length);
+    // The data part ends at the record's end, or one before it when the record holds the FIN.
+    const fin = this.finSent && seqGt(recordEnd, dataEnd);
+    const top = fin ? dataEnd : recordEnd;
+    let s = seqAdd(top, -segMss);
+    if (seqLt(s, recordStart)) s = recordStart;
+    const len = seqDiff(top, s);
+    if (len <= 0 && !fin) return undefined;
+    this.sendSegment(s, len, fin, 0, dataEnd, now);
+    map.markRangeRetransmitted(s, recordEnd, now);
+    this.countRetransmission(len, now);
+    return s;
   }
 
   /** Sends the next new data (and/or the FIN) if the windows, Nagle and SWS avoidance allow. */
@@ -2183,8 +2218,9 @@ export class TcpConnection {
    * the connection is still open; then, sent or not, the RTO is armed, not the PTO.
    */
   private onProbeTimeout(now: number): void {
-    if (!this.isSendingState() || this.sndUna === this.sndMax) return;
-    if (!this.tlpPending && this.caState === 'open' && this.tlpActive()) this.sendLossProbe(now);
+    if (!this.isSendingState() || this.sndUna === this.sndMax || !this.tlpActive()) return;
+    if (this.inRecovery()) this.sendRescueProbe(now);
+    else if (!this.tlpPending) this.sendLossProbe(now);
     this.armRto(now + this.rtt.backedOff(this.backoff));
   }
 
@@ -2540,6 +2576,11 @@ export class TcpConnection {
   /** Tail loss probes need SACK too (Linux tcp_schedule_loss_probe). */
   private tlpActive(): boolean {
     return this.tlpEnabled && this.sackEnabled;
+  }
+
+  /** Fast recovery or RTO recovery. */
+  private inRecovery(): boolean {
+    return this.caState === 'recovery' || this.caState === 'loss';
   }
 
   /** States in which transmitData() runs. */
