@@ -2573,9 +2573,13 @@ export class TcpConnection {
     return this.rackEnabled && this.sackEnabled;
   }
 
-  /** Tail loss probes need SACK too (Linux tcp_schedule_loss_probe). */
+  /**
+   * Tail loss probes need SACK (Linux tcp_schedule_loss_probe), and RACK: what a probe
+   * elicits is turned into loss marks by RACK (RFC 8985 §7.4), the DupThresh rule would
+   * not see a single lost tail segment.
+   */
   private tlpActive(): boolean {
-    return this.tlpEnabled && this.sackEnabled;
+    return this.tlpEnabled && this.rackEnabled && this.sackEnabled;
   }
 
   /** Fast recovery or RTO recovery. */

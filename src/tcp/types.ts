@@ -72,7 +72,7 @@ export interface TcpConfig {
    * drops to ssthresh at once (Linux net.ipv4.tcp_recovery = 0).
    */
   readonly rack: boolean;
-  /** Tail loss probes (RFC 8985 §7) on SACK connections (Linux net.ipv4.tcp_early_retrans = 3). */
+  /** Tail loss probes (RFC 8985 §7) on SACK connections that run RACK (Linux net.ipv4.tcp_early_retrans = 3). */
   readonly tailLossProbe: boolean;
   /** Initial congestion window in segments (RFC 6928: 10). */
   readonly initialCwndSegments: number;
