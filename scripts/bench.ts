@@ -37,7 +37,8 @@
  *   [--skip-baseline] [--json FILE] [--heap-conns 2000] [--cps-workers 4] [--profile DIR]
  *   [--quiet-wait 60] [--attempts 3] [--warmup 1]
  * --profile DIR adds one profiled run of every selected test (V8 sampling profiler in this
- * process), writes DIR/<path>-<test>.cpuprofile and prints the top self-time functions.
+ * process), writes DIR/<path>-<test>.cpuprofile (and .heapprofile, allocation samples, unless
+ * --no-alloc-profile) and prints the top self-time and allocating functions.
  *
  * Everything is bounded (seconds, timeouts on every child, bytes by time) and removed on exit,
  * on error and on SIGINT/SIGTERM: the namespace and TAP (through the emulator's own stop), the
@@ -56,7 +57,7 @@ import { startService, type RunningService } from '../src/cli/services.js';
 import type { TcpSocket } from '../src/host/socket.js';
 import type { TcpInfo } from '../src/tcp/types.js';
 import { diffSnapshots, forceGc, getGc, snapshotIds, type HeapSplit } from './bench/heap.js';
-import { PhaseProfiler, formatProfileSummary, summarizeProfile, type ProfileSummary } from './bench/profile.js';
+import { PhaseProfiler, formatAllocSummary, formatProfileSummary, summarizeAlloc, summarizeProfile, type AllocSummary, type ProfileSummary } from './bench/profile.js';
 
 // ---- configuration ------------------------------------------------------------------------------
 
@@ -105,6 +106,7 @@ const { values: args } = parseArgs({
     'cps-size': { type: 'string', default: '100' },
     profile: { type: 'string' },
     'profile-interval': { type: 'string', default: '250' },
+    'no-alloc-profile': { type: 'boolean', default: false },
     'quiet-wait': { type: 'string', default: '60' },
     attempts: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '1' },
@@ -130,6 +132,8 @@ const ATTEMPTS = intArg('attempts', args.attempts, 1, 5);
 const WARMUP = intArg('warmup', args.warmup, 0, 10);
 const PROFILE_INTERVAL = intArg('profile-interval', args['profile-interval'], 50, 10000);
 const HEAP_SNAPSHOT = args['heap-snapshot'] && !args['no-heap-snapshot'];
+/** With --profile: also sample allocations (V8 heap, collected objects included). */
+const ALLOC_PROFILE = !args['no-alloc-profile'];
 
 const onlyTokens = (args.only ?? '')
   .split(',')
@@ -804,7 +808,7 @@ interface PathResults {
   h2k: (GoodputRun & Guard)[];
   cps: (CpsRun & Guard)[];
   heap: HeapRun[];
-  profiles: Record<string, { file: string; summary: ProfileSummary; result: unknown }>;
+  profiles: Record<string, { file: string; summary: ProfileSummary; alloc: AllocSummary | undefined; result: unknown }>;
 }
 
 function goodputRow(label: string, path: PathName, runs: (GoodputRun & Guard)[], base: Baseline | undefined, aimText: string, aimMet: (g: number, b: number | undefined) => boolean | undefined): string {
@@ -921,7 +925,7 @@ async function profiled<T>(r: PathResults, name: string, fn: () => Promise<T>): 
   const dir = resolve(args.profile);
   mkdirSync(dir, { recursive: true });
   const p = new PhaseProfiler();
-  await p.start(PROFILE_INTERVAL);
+  await p.start(PROFILE_INTERVAL, ALLOC_PROFILE);
   let result: T;
   try {
     result = await fn();
@@ -931,9 +935,11 @@ async function profiled<T>(r: PathResults, name: string, fn: () => Promise<T>): 
   }
   const profile = await p.stop();
   const file = join(dir, `${r.path}-${name}.cpuprofile`);
-  writeFileSync(file, JSON.stringify(profile));
-  const summary = summarizeProfile(profile, REPO);
-  r.profiles[name] = { file, summary, result };
+  writeFileSync(file, JSON.stringify(profile.cpu));
+  if (profile.alloc !== undefined) writeFileSync(join(dir, `${r.path}-${name}.heapprofile`), JSON.stringify(profile.alloc));
+  const summary = summarizeProfile(profile.cpu, REPO);
+  const alloc = profile.alloc === undefined ? undefined : summarizeAlloc(profile.alloc, profile.durationMs, REPO);
+  r.profiles[name] = { file, summary, alloc, result };
   log(`profile ${r.path} ${name}: ${file}`);
 }
 
@@ -1027,7 +1033,12 @@ async function main(): Promise<void> {
 
   const table = report(results, baselines);
   const profiles: string[] = [];
-  for (const r of results) for (const [name, p] of Object.entries(r.profiles)) profiles.push(formatProfileSummary(`CPU profile ${r.path} ${name} (${p.file})`, p.summary));
+  for (const r of results) {
+    for (const [name, p] of Object.entries(r.profiles)) {
+      profiles.push(formatProfileSummary(`CPU profile ${r.path} ${name} (${p.file})`, p.summary));
+      if (p.alloc !== undefined) profiles.push(formatAllocSummary(`Allocations ${r.path} ${name}`, p.alloc));
+    }
+  }
   process.stdout.write(`\n${table}\n${profiles.length > 0 ? `\n## CPU profiles (one extra run each, sampling every ${PROFILE_INTERVAL} µs)\n\n${profiles.join('\n\n')}\n` : ''}`);
   const jsonPath = resolve(args.json as string);
   writeFileSync(
@@ -1037,7 +1048,7 @@ async function main(): Promise<void> {
         env,
         finished: new Date().toISOString(),
         aims: { plainVsGvisor: 'ahead in both directions', tsoGbps: AIM_TSO_GBPS, heapBytesPerConn: AIM_HEAP_BYTES },
-        results: results.map((r) => ({ ...r, profiles: Object.fromEntries(Object.entries(r.profiles).map(([k, v]) => [k, { file: v.file, summary: v.summary, result: v.result }])) })),
+        results,
         baselines: Object.fromEntries(baselines),
         table,
       },

@@ -55,26 +55,95 @@ export interface ProfileSummary {
   readonly byModule: { module: string; selfMs: number; selfPct: number }[];
 }
 
+/** A node of V8's sampling heap profile (HeapProfiler.stopSampling). */
+export interface AllocNode {
+  readonly callFrame: CallFrame;
+  readonly selfSize: number;
+  readonly children: AllocNode[];
+}
+
+export interface AllocProfile {
+  readonly head: AllocNode;
+}
+
+export interface AllocSummary {
+  readonly durationMs: number;
+  /** Sampled bytes allocated on the V8 heap during the phase (collected objects included). ArrayBuffer backing stores are outside the V8 heap and not in here. */
+  readonly totalBytes: number;
+  readonly top: { where: string; bytes: number; mbPerSec: number; pct: number }[];
+}
+
+/**
+ * Both profilers around one phase: CPU samples, and (optionally) allocation samples that also
+ * keep objects the GC has already collected, so the churn that drives GC time is visible.
+ */
 export class PhaseProfiler {
   private readonly session = new Session();
   private running = false;
+  private alloc = false;
+  private startedAt = 0;
 
-  async start(intervalUs: number): Promise<void> {
+  async start(intervalUs: number, allocSampling: boolean): Promise<void> {
     this.session.connect();
     await this.session.post('Profiler.enable');
     await this.session.post('Profiler.setSamplingInterval', { interval: intervalUs });
+    if (allocSampling) {
+      await this.session.post('HeapProfiler.enable');
+      await this.session.post('HeapProfiler.startSampling', { samplingInterval: 32768, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+      this.alloc = true;
+    }
     await this.session.post('Profiler.start');
+    this.startedAt = performance.now();
     this.running = true;
   }
 
-  async stop(): Promise<CpuProfile> {
+  async stop(): Promise<{ cpu: CpuProfile; alloc: AllocProfile | undefined; durationMs: number }> {
     if (!this.running) throw new Error('profiler not running');
     this.running = false;
     const { profile } = (await this.session.post('Profiler.stop')) as { profile: CpuProfile };
+    const durationMs = performance.now() - this.startedAt;
+    let alloc: AllocProfile | undefined;
+    if (this.alloc) {
+      alloc = ((await this.session.post('HeapProfiler.stopSampling')) as { profile: AllocProfile }).profile;
+      await this.session.post('HeapProfiler.disable');
+    }
     await this.session.post('Profiler.disable');
     this.session.disconnect();
-    return profile;
+    return { cpu: profile, alloc, durationMs };
   }
+}
+
+export function summarizeAlloc(profile: AllocProfile, durationMs: number, repoRoot: string, top = 15): AllocSummary {
+  const bytes = new Map<string, number>();
+  let total = 0;
+  const walk = (n: AllocNode, parentKey: string): void => {
+    let k = locate(n.callFrame, repoRoot);
+    if (n.callFrame.url === '' && !n.callFrame.functionName.startsWith('(')) k = `(native ${n.callFrame.functionName || 'anonymous'}) called from ${parentKey}`;
+    bytes.set(k, (bytes.get(k) ?? 0) + n.selfSize);
+    total += n.selfSize;
+    for (const c of n.children) walk(c, k);
+  };
+  walk(profile.head, '(root)');
+  return {
+    durationMs,
+    totalBytes: total,
+    top: [...bytes.entries()]
+      .filter(([, b]) => b > 0)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([where, b]) => ({ where, bytes: b, mbPerSec: b / 1e6 / (durationMs / 1000), pct: total > 0 ? (100 * b) / total : 0 })),
+  };
+}
+
+export function formatAllocSummary(title: string, s: AllocSummary): string {
+  const lines = [
+    `### ${title}: ${(s.totalBytes / 1e6).toFixed(0)} MB allocated on the V8 heap in ${s.durationMs.toFixed(0)} ms (${(s.totalBytes / 1e6 / (s.durationMs / 1000)).toFixed(0)} MB/s, sampled)`,
+    '',
+    '| % | MB/s | allocating function (source) |',
+    '|---:|---:|---|',
+  ];
+  for (const t of s.top) lines.push(`| ${t.pct.toFixed(1)} | ${t.mbPerSec.toFixed(1)} | ${t.where} |`);
+  return lines.join('\n');
 }
 
 // ---- source maps (only what is needed: generated line/column -> original line) -------------------
