@@ -108,10 +108,15 @@ export class Rack {
 
   /**
    * RFC 8985 §6.2 step 4, the DSACK half: a DSACK grows the window by one step per round
-   * trip (at most once until SND.UNA passes the SND.NXT of that moment).
+   * trip (at most once until SND.UNA passes the SND.NXT of that moment). A DSACK also counts
+   * as reordering seen: the original of a retransmission arrived after all, later than RACK
+   * expected (Linux treats a DSACKed retransmission as reordering too). Otherwise the grown
+   * window would stay unused, zero in recovery, until some never-retransmitted segment
+   * happened to arrive below RACK.fack.
    */
   onAckDsack(dsack: boolean, sndUna: Seq, sndNxt: Seq): void {
     if (this.dsackRound !== undefined && seqGe(sndUna, this.dsackRound)) this.dsackRound = undefined;
+    if (dsack) this.reorderingSeen = true;
     if (this.dsackRound === undefined && dsack) {
       this.dsackRound = sndNxt;
       this.reoWndMult++;

@@ -321,6 +321,10 @@ export interface PathOptions {
   loss?: number;
   /** Probability that a segment is duplicated. */
   duplicate?: number;
+  /** Probability that a segment is held back `reorderDelayMs` while later ones overtake it (netem reorder). */
+  reorder?: number;
+  /** How long a reordered segment is held back (default 1 ms). */
+  reorderDelayMs?: number;
   /** Bottleneck rate in bytes per ms (0: unlimited); segments queue FIFO behind it. */
   rateBytesPerMs?: number;
   /** Drop-tail limit of the bottleneck queue in bytes. */
@@ -466,6 +470,8 @@ export class Wire {
   readonly log: Array<{ from: 'a' | 'b'; seg: Captured }> = [];
   record = false;
   migrations = 0;
+  /** Segments the path held back to reorder them. */
+  reordered = 0;
 
   constructor(readonly options: WireOptions = {}) {
     const seed = options.seed ?? 7;
@@ -476,6 +482,8 @@ export class Wire {
       jitterMs: p.jitterMs ?? 0,
       loss: p.loss ?? 0,
       duplicate: p.duplicate ?? 0,
+      reorder: p.reorder ?? 0,
+      reorderDelayMs: p.reorderDelayMs ?? 1,
       rateBytesPerMs: p.rateBytesPerMs ?? 0,
       queueLimitBytes: p.queueLimitBytes ?? Infinity,
     });
@@ -576,7 +584,11 @@ export class Wire {
       q.push({ at: departs, bytes: size });
     }
     for (let k = 0; k < copies; k++) {
-      const at = departs + path.delayMs + (path.jitterMs > 0 ? r.nextFloat() * path.jitterMs : 0);
+      let at = departs + path.delayMs + (path.jitterMs > 0 ? r.nextFloat() * path.jitterMs : 0);
+      if (path.reorder > 0 && r.nextFloat() < path.reorder) {
+        at += path.reorderDelayMs;
+        this.reordered++;
+      }
       const repr: TcpRepr = {
         srcPort: seg.srcPort,
         dstPort: seg.dstPort,
