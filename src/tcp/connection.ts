@@ -252,16 +252,14 @@ export class TcpConnection {
   /** RACK and TLP run on SACK connections when configured (RFC 8985 requires SACK, as Linux does). */
   private rackEnabled: boolean;
   private tlpEnabled: boolean;
-  /** RFC 6675 RescueRxt: the rescue retransmission of this recovery was sent. */
-  private rescueSent = false;
   /**
    * RFC 8985 §7: TLP.end_seq of the probe whose outcome is still open (no new probe until it
-   * is known), whether it was a retransmission (TLP.is_retrans), and where it started.
+   * is known), and where the probe started. Our probes are always retransmissions
+   * (TLP.is_retrans; see sendLossProbe).
    */
   private tlpPending = false;
   private tlpEndSeq = 0 as Seq;
   private tlpStartSeq = 0 as Seq;
-  private tlpIsRetrans = false;
   // Per-ACK scratch for the SendMap callbacks (bound once: no allocation per ACK).
   private ackDelivered = 0;
   private ackNewlySacked = 0;
@@ -1149,7 +1147,7 @@ export class TcpConnection {
       if (dsack) {
         this.statDsacks++;
         // RFC 8985 §7.4.2: a D-SACK for the probe says the original arrived too.
-        tlpDsack = this.tlpPending && this.tlpIsRetrans && seqLt(first.left, this.tlpEndSeq) && seqGt(first.right, this.tlpStartSeq);
+        tlpDsack = this.tlpPending && seqLt(first.left, this.tlpEndSeq) && seqGt(first.right, this.tlpStartSeq);
       }
       for (let b = dsack ? 1 : 0; b < blocks.length; b++) {
         const block = blocks[b] as TcpSackBlock;
@@ -1251,15 +1249,14 @@ export class TcpConnection {
   }
 
   /**
-   * RFC 8985 §7.4: what the ACK says about the outstanding loss probe. A probe of new data,
-   * or a retransmission that the peer reports as a duplicate (D-SACK) or that a pure
-   * duplicate ACK answers, repaired nothing. An ACK beyond the probe without such a report
-   * means the probe repaired a tail loss: the congestion response of a fast recovery, done
-   * at once (Linux tcp_process_tlp_ack).
+   * RFC 8985 §7.4: what the ACK says about the outstanding loss probe. A probe that the peer
+   * reports as a duplicate (D-SACK), or that a pure duplicate ACK answers, repaired nothing.
+   * An ACK beyond the probe without such a report means the probe repaired a tail loss: the
+   * congestion response of a fast recovery, done at once (Linux tcp_process_tlp_ack).
    */
   private processTlpAck(ack: Seq, unaAdvanced: boolean, sacked: boolean, tlpDsack: boolean, now: number): void {
     if (seqLt(ack, this.tlpEndSeq)) return;
-    if (!this.tlpIsRetrans || tlpDsack) {
+    if (tlpDsack) {
       this.tlpPending = false;
       return;
     }
@@ -1428,7 +1425,6 @@ export class TcpConnection {
     } else if (this.rackActive()) {
       this.prr.start(flight);
     }
-    this.rescueSent = false;
     this.probeDeadline = Infinity;
     this.forceRetransmit = true;
     this.rttTiming = false;
@@ -1762,28 +1758,23 @@ export class TcpConnection {
   }
 
   /**
-   * RFC 8985 §7.3: the tail loss probe. A previously unsent segment if the receive window
-   * admits one, otherwise the highest-sequence segment sent so far; either way regardless
-   * of cwnd, so at most one segment beyond it. Its outcome is judged by processTlpAck.
+   * RFC 8985 §7.3: the tail loss probe, the highest-sequence segment sent so far, regardless
+   * of cwnd (so at most one segment beyond it). Its outcome is judged by processTlpAck.
+   *
+   * Deviation: RFC 8985 says a previously unsent segment SHOULD be the probe when one
+   * exists. But a probe fires after 2 SRTT without an ACK, and when the peer holds the whole
+   * flight (only its ACKs were lost, or its last ACK is delayed) it answers one new in-order
+   * segment only when its delayed-ACK timer expires (40 ms on Linux; hundreds of round trips
+   * on a LAN), while a duplicate is acknowledged at once (RFC 5681 §4.2), with a D-SACK that
+   * tells us nothing was lost. When the tail was lost instead, the resent last segment
+   * repairs it or is SACKed, and RACK marks the rest. Measured between two host stacks at
+   * 0.1 ms RTT and 0.5% loss per hop: 809 ms for 20 MB with new-data probes (645 ms of it
+   * waiting for delayed ACKs), 62 ms with these.
    */
   private sendLossProbe(now: number): void {
-    const segMss = this.segmentPayloadLimit();
-    const dataEnd = seqAdd(this.sndDataBase, this.sendQueue.length);
-    const unsent = seqDiff(dataEnd, this.sndMax);
-    const wndAvail = seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndMax);
-    if (!this.finSent && unsent > 0 && wndAvail > 0) {
-      const start = this.sndMax;
-      const len = Math.min(unsent, wndAvail, segMss);
-      const fin = this.finQueued && len === unsent && wndAvail > len;
-      this.sendSegment(start, len, fin, 0, dataEnd, now);
-      this.tlpIsRetrans = false;
-      this.tlpStartSeq = start;
-    } else {
-      const s = this.retransmitTail(this.sendMap.lastUnsacked(), segMss, now);
-      if (s === undefined) return;
-      this.tlpIsRetrans = true;
-      this.tlpStartSeq = s;
-    }
+    const s = this.retransmitTail(this.sendMap.lastUnsacked(), this.segmentPayloadLimit(), now);
+    if (s === undefined) return;
+    this.tlpStartSeq = s;
     this.tlpPending = true;
     this.tlpEndSeq = this.sndMax;
     this.statTlpProbes++;

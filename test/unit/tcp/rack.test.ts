@@ -165,13 +165,14 @@ describe('tail loss probe (RFC 8985 §7)', () => {
     expect(h.conn.info().timeouts).toBe(0);
   });
 
-  it('probes with new data when the receive window admits it', () => {
+  it('probes with the last segment sent even when unsent data waits, then leaves the rest to the RTO', () => {
     const { h, t0 } = sender({ bytes: 15_000 });
     expect(h.sent.length).toBe(10);
     h.sent.length = 0;
-    // No ACK comes back at all: the probe is the next unsent segment, beyond cwnd.
+    // No ACK comes back at all. A duplicate is acknowledged at once by the peer, where one
+    // new segment could wait for its delayed-ACK timer: the probe is segment 9 again.
     const probe = h.nextSegmentWithin(1000);
-    expect(segs([probe])).toEqual([10]);
+    expect(segs([probe])).toEqual([9]);
     expect(probe.at).toBeLessThan(t0 + 50);
     // Only one probe: then the RTO.
     const next = h.nextSegmentWithin(1000);
