@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Reassembly } from '../../../src/tcp/reassembly.js';
 import { ReceiveQueue } from '../../../src/tcp/receive-queue.js';
-import { SackScoreboard } from '../../../src/tcp/sack-scoreboard.js';
 import { SendQueue } from '../../../src/tcp/send-queue.js';
 import { seq, seqAdd, type Seq } from '../../../src/wire/seq.js';
 import { streamBytes } from '../../helpers/segments.js';
@@ -141,62 +140,5 @@ describe('Reassembly', () => {
     expect([lefts[0], rights[0], lefts[1], rights[1]]).toEqual([S(1000), S(1200), S(3000), S(3100)]);
     expect(r.covers(S(1050), S(1150))).toBe(true);
     expect(r.covers(S(1150), S(1250))).toBe(false);
-  });
-});
-
-describe('SackScoreboard', () => {
-  const S = (n: number): Seq => seq(0xffffff00 + n * 100);
-  const blocks = (...b: Array<[number, number]>) => b.map(([l, r]) => ({ left: S(l), right: S(r) }));
-
-  it('merges overlapping and adjacent blocks and counts SACKed bytes', () => {
-    const sb = new SackScoreboard();
-    expect(sb.update(blocks([2, 4], [6, 7]), S(0), S(10))).toBe(true);
-    expect(sb.update(blocks([4, 5]), S(0), S(10))).toBe(true);
-    expect(sb.update(blocks([2, 3]), S(0), S(10))).toBe(false);
-    expect(sb.ranges()).toEqual([
-      { left: S(2), right: S(5) },
-      { left: S(6), right: S(7) },
-    ]);
-    expect(sb.sacked).toBe(400);
-    expect(sb.sackedIn(S(3), S(7))).toBe(300);
-  });
-
-  it('ignores blocks below SND.UNA (D-SACK) or beyond SND.MAX', () => {
-    const sb = new SackScoreboard();
-    expect(sb.update(blocks([0, 1], [11, 12]), S(2), S(10))).toBe(false);
-    expect(sb.isEmpty).toBe(true);
-  });
-
-  it('prunes what SND.UNA passes, trimming a straddling range', () => {
-    const sb = new SackScoreboard();
-    sb.update(blocks([2, 4], [6, 8]), S(0), S(10));
-    sb.pruneBelow(S(3));
-    expect(sb.ranges()).toEqual([
-      { left: S(3), right: S(4) },
-      { left: S(6), right: S(8) },
-    ]);
-    expect(sb.sacked).toBe(300);
-  });
-
-  it('finds holes: the next unSACKed byte and where the hole ends', () => {
-    const sb = new SackScoreboard();
-    sb.update(blocks([2, 4], [6, 8]), S(0), S(10));
-    expect(sb.nextUnsacked(S(2))).toBe(S(4));
-    expect(sb.nextUnsacked(S(1))).toBe(S(1));
-    expect(sb.holeEnd(S(4), S(10))).toBe(S(6));
-    expect(sb.holeEnd(S(8), S(10))).toBe(S(10));
-  });
-
-  it('deems data lost below three SACKed ranges or more than 2 MSS of SACKed bytes (RFC 6675 IsLost)', () => {
-    const mss = 100;
-    const bytes = new SackScoreboard();
-    bytes.update(blocks([5, 8]), S(0), S(10));
-    expect(bytes.lostBoundary(S(0), mss, 3)).toBe(S(5));
-    const few = new SackScoreboard();
-    few.update(blocks([5, 7]), S(0), S(10));
-    expect(few.lostBoundary(S(0), mss, 3)).toBe(S(0));
-    const ranges = new SackScoreboard();
-    ranges.update(blocks([2, 3], [4, 5], [6, 7]), S(0), S(10));
-    expect(ranges.lostBoundary(S(0), mss, 3)).toBe(S(2));
   });
 });

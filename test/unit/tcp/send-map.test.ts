@@ -74,6 +74,19 @@ describe('SendMap records', () => {
     expect(m.highestSacked()).toBe(S(5));
   });
 
+  it('clips a SACK block to [SND.UNA, SND.MAX) and ignores one wholly outside', () => {
+    const m = tenSegments();
+    m.advance(S(2), () => undefined);
+    m.sack(S(0), seqAdd(S(2), 500), () => undefined);
+    m.sack(S(9), S(12), () => undefined);
+    m.sack(S(11), S(12), () => undefined);
+    expect(m.sackedRanges().map((r) => [(r.left - BASE) >>> 0, (r.right - BASE) >>> 0])).toEqual([
+      [2000, 2500],
+      [9000, 10000],
+    ]);
+    expect(m.sackedBytes).toBe(1500);
+  });
+
   it('says the receiver reneged when the cumulative ACK stops at a SACKed record', () => {
     const m = tenSegments();
     m.sack(S(2), S(3), () => undefined);
@@ -193,7 +206,7 @@ describe('RACK over the SendMap (RFC 8985 §6.2 step 5)', () => {
     expect(m.nextLost(m.first)).toBe(m.first);
   });
 
-  it('never resends a range marked lost that awaits its retransmission, and ignores untimed ranges only as RACK candidates', () => {
+  it('drops the untimed mark of imported data where it is retransmitted (that part now has a transmit time)', () => {
     const m = new SendMap();
     m.reset(S(0));
     m.append(S(0), S(3), 0, UNTIMED);
