@@ -262,7 +262,6 @@ export class TcpConnection {
   private tlpStartSeq = 0 as Seq;
   // Per-ACK scratch for the SendMap callbacks (bound once: no allocation per ACK).
   private ackDelivered = 0;
-  private ackNewlySacked = 0;
   private ackClock = 0;
   private ackTsEcr = -1;
   private ackNewlyLost = 0;
@@ -2181,7 +2180,6 @@ export class TcpConnection {
     this.statTimeouts++;
     const map = this.sendMap;
     this.cc.onRetransmitTimeout(seqDiff(this.sndMax, this.sndUna) - map.sackedBytes, this.mss, now, first);
-    if (this.caState === 'recovery' || this.caState === 'loss') this.rack.onRecoveryExit();
     this.caState = 'loss';
     this.recoveryPoint = this.sndMax;
     this.dupAcks = 0;
