@@ -108,11 +108,14 @@ export class Rack {
 
   /**
    * RFC 8985 §6.2 step 4, the DSACK half: a DSACK grows the window by one step per round
-   * trip (at most once until SND.UNA passes the SND.NXT of that moment). A DSACK also counts
-   * as reordering seen: the original of a retransmission arrived after all, later than RACK
-   * expected (Linux treats a DSACKed retransmission as reordering too). Otherwise the grown
-   * window would stay unused, zero in recovery, until some never-retransmitted segment
-   * happened to arrive below RACK.fack.
+   * trip (at most once until SND.UNA passes the SND.NXT of that moment).
+   *
+   * Deviation: a DSACK also sets RACK.reordering_seen, which RFC 8985 (and Linux) set only
+   * from step 3. The DSACK says the original of a retransmission arrived after all, later
+   * than RACK expected: reordering, or an ACK delayed as much. Without this the grown window
+   * stays unused, zero during recovery, until a never-retransmitted segment happens to
+   * arrive below RACK.fack, which a path that reorders by more than RACK.rtt + reo_wnd never
+   * shows (the late segment is always retransmitted first).
    */
   onAckDsack(dsack: boolean, sndUna: Seq, sndNxt: Seq): void {
     if (this.dsackRound !== undefined && seqGe(sndUna, this.dsackRound)) this.dsackRound = undefined;
