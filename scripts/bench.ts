@@ -50,6 +50,7 @@ import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
 import { startEmulator, type Emulator } from '../src/cli/emulator.js';
 import type { Logger } from '../src/cli/log.js';
@@ -410,6 +411,16 @@ async function kernelRetransSegs(): Promise<number> {
 
 // ---- tests --------------------------------------------------------------------------------------
 
+/** Main-thread GC pauses, summed from the start (perf_hooks 'gc' entries). */
+const gcTotals = { ms: 0, count: 0, major: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gcTotals.ms += e.duration;
+    gcTotals.count++;
+    if ((e as unknown as { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) gcTotals.major++;
+  }
+}).observe({ entryTypes: ['gc'] });
+
 interface Counters {
   rxFrames: number;
   rxBytes: number;
@@ -423,6 +434,9 @@ interface Counters {
   cpuUser: number;
   cpuSystem: number;
   dropReasons: Record<string, number>;
+  gcMs: number;
+  gcCount: number;
+  gcMajor: number;
   t: number;
 }
 
@@ -443,6 +457,9 @@ function counters(r: Running): Counters {
     cpuUser: cpu.user,
     cpuSystem: cpu.system,
     dropReasons: { ...s.drops.toJSON(), ...Object.fromEntries(Object.entries(s.txDrops.toJSON()).map(([k, v]) => [`tx:${k}`, v])) },
+    gcMs: gcTotals.ms,
+    gcCount: gcTotals.count,
+    gcMajor: gcTotals.major,
     t: performance.now(),
   };
 }
@@ -463,6 +480,10 @@ interface Deltas {
   synCookies: number;
   /** Host stack drops during the run, by reason (`tx:` = frames the stack could not send). */
   dropReasons: Record<string, number>;
+  /** Main-thread GC pause time as % of the wall time, and collections (all / major). */
+  gcPct: number;
+  gcCount: number;
+  gcMajor: number;
 }
 
 function deltas(a: Counters, b: Counters): Deltas {
@@ -487,6 +508,9 @@ function deltas(a: Counters, b: Counters): Deltas {
     rstOut: b.rstOut - a.rstOut,
     synCookies: b.synCookies - a.synCookies,
     dropReasons,
+    gcPct: (b.gcMs - a.gcMs) / 10 / wallS,
+    gcCount: b.gcCount - a.gcCount,
+    gcMajor: b.gcMajor - a.gcMajor,
   };
 }
 
@@ -860,12 +884,12 @@ function report(results: PathResults[], baselines: Map<'k2h' | 'h2k', Baseline>)
     'gVisor: shared/bench-anchors/03-gvisor.sh, GOMAXPROCS=1, MTU 1500, its own process CPU / elapsed; frames/s = kernel TAP rx+tx packets.',
     'retrans host = our engine\'s retransmitted segments (sender in h2k), kernel = RetransSegs in the namespace.',
   );
-  const detail: string[] = ['', '| direction | path | run | Gbit/s | CPU % (user/sys) | rx frames/s | tx frames/s | avg rx frame B | avg tx frame B | rx batch | drops link/stack | retrans host/kernel | guard |', '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|'];
+  const detail: string[] = ['', '| direction | path | run | Gbit/s | CPU % (user/sys/GC) | rx frames/s | tx frames/s | avg rx frame B | avg tx frame B | rx batch | drops link/stack | retrans host/kernel | guard |', '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|'];
   for (const r of results) {
     for (const dir of ['k2h', 'h2k'] as const) {
       r[dir].forEach((x, i) => {
         detail.push(
-          `| ${dir} | ${r.path} | ${i + 1} | ${x.gbps.toFixed(3)} | ${x.cpuPct.toFixed(0)} (${x.userPct.toFixed(0)}/${x.sysPct.toFixed(0)}) | ${x.rxFps.toFixed(0)} | ${x.txFps.toFixed(0)} | ${x.rxAvgFrame.toFixed(0)} | ${x.txAvgFrame.toFixed(0)} | ${x.rxAvgBatch.toFixed(1)} | ${x.linkDrops}/${x.stackDrops} | ${fmt(x.hostRetransmits, 0)}/${x.kernelRetransSegs} | ${x.disturbed ? 'DISTURBED ' : ''}${x.quiet}; ${x.foreign} |`,
+          `| ${dir} | ${r.path} | ${i + 1} | ${x.gbps.toFixed(3)} | ${x.cpuPct.toFixed(0)} (${x.userPct.toFixed(0)}/${x.sysPct.toFixed(0)}/${x.gcPct.toFixed(0)}) | ${x.rxFps.toFixed(0)} | ${x.txFps.toFixed(0)} | ${x.rxAvgFrame.toFixed(0)} | ${x.txAvgFrame.toFixed(0)} | ${x.rxAvgBatch.toFixed(1)} | ${x.linkDrops}/${x.stackDrops} | ${fmt(x.hostRetransmits, 0)}/${x.kernelRetransSegs} | ${x.disturbed ? 'DISTURBED ' : ''}${x.quiet}; ${x.foreign} |`,
         );
       });
     }
@@ -962,7 +986,7 @@ async function measurePath(path: PathName, first: boolean): Promise<PathResults>
         const g = await guarded(`${path} ${dir} run ${i}`, () => goodput(r, dir, SECONDS));
         res[dir].push(g);
         log(
-          `${path} ${dir} run ${i}: ${g.gbps.toFixed(3)} Gbit/s, CPU ${g.cpuPct.toFixed(0)}% (user ${g.userPct.toFixed(0)}, sys ${g.sysPct.toFixed(0)}), ` +
+          `${path} ${dir} run ${i}: ${g.gbps.toFixed(3)} Gbit/s, CPU ${g.cpuPct.toFixed(0)}% (user ${g.userPct.toFixed(0)}, sys ${g.sysPct.toFixed(0)}, GC pauses ${g.gcPct.toFixed(1)}% in ${g.gcCount} (${g.gcMajor} major)), ` +
             `rx ${g.rxFps.toFixed(0)} fr/s (avg ${g.rxAvgFrame.toFixed(0)} B, batch ${g.rxAvgBatch.toFixed(1)}), tx ${g.txFps.toFixed(0)} fr/s (avg ${g.txAvgFrame.toFixed(0)} B), ` +
             `retrans host ${fmt(g.hostRetransmits, 0)} kernel ${g.kernelRetransSegs}, drops link ${g.linkDrops} stack ${g.stackDrops} ${JSON.stringify(g.dropReasons)}; ${g.quiet}; ${g.foreign}${g.disturbed ? ' DISTURBED' : ''}`,
         );
@@ -972,7 +996,7 @@ async function measurePath(path: PathName, first: boolean): Promise<PathResults>
         res.cps.push(c);
         log(
           `${path} cps run ${i}: ${c.cps.toFixed(0)} conn/s (${c.connections} in ${SECONDS} s, ${c.workers} workers), failures ${JSON.stringify(c.failures)}, ` +
-            `latency ms ${JSON.stringify(c.latencyMs)}, CPU ${c.cpuPct.toFixed(0)}%, RSTs ${c.rstOut}, cookies ${c.synCookies}, left ${c.hostConnectionsLeft}; ${c.quiet}; ${c.foreign}${c.disturbed ? ' DISTURBED' : ''}`,
+            `latency ms ${JSON.stringify(c.latencyMs)}, CPU ${c.cpuPct.toFixed(0)}% (GC pauses ${c.gcPct.toFixed(1)}%), RSTs ${c.rstOut}, cookies ${c.synCookies}, left ${c.hostConnectionsLeft}; ${c.quiet}; ${c.foreign}${c.disturbed ? ' DISTURBED' : ''}`,
         );
       }
     }
