@@ -1228,6 +1228,10 @@ export class TcpConnection {
    * probe is scheduled (§7.2).
    */
   private rackDetectLoss(now: number): void {
+    if (this.sendMap.inOrder) {
+      this.reorderDeadline = Infinity;
+      return;
+    }
     const window = this.rack.rtt + this.reorderWindow();
     const timeout = this.sendMap.rackDetectLoss(this.rack.xmitTime, this.rack.endSeq, window, now, this.onRackLost);
     this.reorderDeadline = timeout > 0 ? now + timeout : Infinity;

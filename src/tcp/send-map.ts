@@ -95,6 +95,15 @@ export class SendMap {
     return this.flags[i] as number;
   }
 
+  /**
+   * Nothing outstanding is SACKed or was ever retransmitted: then every outstanding range was
+   * sent after everything delivered so far, and RACK can find nothing lost (the common case
+   * of a loss-free ACK clock, checked before walking the map).
+   */
+  get inOrder(): boolean {
+    return this.sackedBytes === 0 && !seqGt(this.retransHigh, this.base);
+  }
+
   /** The sequence number after the last record (SND.MAX as far as the map knows). */
   get top(): Seq {
     return this.tail > this.head ? (this.ends[this.tail - 1] as Seq) : this.base;

@@ -74,6 +74,19 @@ describe('SendMap records', () => {
     expect(m.highestSacked()).toBe(S(5));
   });
 
+  it('is in order until something is SACKed or retransmitted, and again once SND.UNA passes both', () => {
+    const m = tenSegments();
+    expect(m.inOrder).toBe(true);
+    m.sack(S(5), S(6), () => undefined);
+    expect(m.inOrder).toBe(false);
+    m.advance(S(6), () => undefined);
+    expect(m.inOrder).toBe(true);
+    m.markRetransmitted(m.find(S(7)), S(8), 20);
+    expect(m.inOrder).toBe(false);
+    m.advance(S(8), () => undefined);
+    expect(m.inOrder).toBe(true);
+  });
+
   it('clips a SACK block to [SND.UNA, SND.MAX) and ignores one wholly outside', () => {
     const m = tenSegments();
     m.advance(S(2), () => undefined);
