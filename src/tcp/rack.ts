@@ -32,7 +32,7 @@ export class Rack {
   /** RACK.min_RTT (a windowed minimum); Infinity before the first sample. */
   minRtt = Infinity;
   private minRttTime = -Infinity;
-  /** RACK.reordering_seen: a never-retransmitted segment was delivered below RACK.fack. */
+  /** RACK.reordering_seen: a never-retransmitted segment was delivered below RACK.fack, or a DSACK arrived (onAckDsack). */
   reorderingSeen = false;
   /** RACK.dsack_round: SND.NXT when the window last grew on a DSACK; undefined when none pending. */
   private dsackRound: Seq | undefined;
