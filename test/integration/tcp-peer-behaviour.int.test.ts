@@ -93,6 +93,8 @@ describePrivileged('peer behaviours', () => {
     const sock: TcpSocket = emulator.stack.connect({ host: '198.18.0.1', port: 8002 });
     sock.end(data);
     sock.on('error', () => undefined);
+    const closed = new Promise<void>((r) => sock.once('close', () => r()));
+    sock.resume(); // 'end' (and so 'close') needs a consumer, as on node:net
     await new Promise((r) => setTimeout(r, 2500));
     const during = sock.info();
     expect(during.sndWnd).toBe(0);
@@ -101,9 +103,15 @@ describePrivileged('peer behaviours', () => {
     const [n, sha] = (server.stdout().trim().split('\n').at(-1) ?? '').split(/\s+/);
     expect(Number(n)).toBe(data.length);
     expect(sha).toBe(createHash('sha256').update(data).digest('hex'));
+    // Let the peer's FIN arrive and the connection finish before the stack goes away.
+    await closed;
     await emulator.stop();
-    const probes = await fields(pcap, ['frame.number'], 'tcp.analysis.zero_window_probe && ip.src == 198.18.0.2');
+    // Our persist probes are shaped as Linux's (SEQ = SND.UNA - 1, no data: tcp_xmit_probe_skb),
+    // which tshark labels "Keep-Alive"; keepalive is off on this connection, so every such
+    // segment from us is a window probe. The peer answers each with its (zero) window.
+    const probes = await fields(pcap, ['frame.number'], '(tcp.analysis.keep_alive || tcp.analysis.zero_window_probe) && ip.src == 198.18.0.2');
     expect(probes.length).toBeGreaterThan(0);
+    expect(probes.length).toBeLessThanOrEqual(sock.info().zeroWindowProbes);
     expect((await fields(pcap, ['frame.number'], 'tcp.analysis.zero_window && ip.src == 198.18.0.1')).length).toBeGreaterThan(0);
     await expectSoundCapture(pcap);
   }, 60_000);
