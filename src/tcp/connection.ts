@@ -17,7 +17,7 @@
 import type { Clock } from '../wire/clock.js';
 import type { DropReason } from '../wire/drop-reason.js';
 import type { Random } from '../wire/random.js';
-import { inWindow, seq, seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax, u32Diff, u32Lt, type Seq } from '../wire/seq.js';
+import { inWindow, seq, seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, u32Diff, u32Lt, type Seq } from '../wire/seq.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type TcpOptions, type TcpRepr, type TcpSackBlock } from '../wire/tcp.js';
 import { createCongestionControl, type CongestionControl } from './congestion/index.js';
 import { chooseWindowScale, clampWindowScale, DEFAULT_PEER_MSS, TIMESTAMPS_OPTION_LEN } from './negotiation.js';
