@@ -45,7 +45,7 @@
  * gVisor namespaces and devices, every child process group, the temp directory.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -214,6 +214,14 @@ async function run(cmd: string, argv: readonly string[], timeoutMs = 15_000, opt
   return r.stdout;
 }
 
+function killPid(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined || child.exitCode !== null) return;
   try {
@@ -227,12 +235,48 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
+/**
+ * Every process descending from `root` (from /proc), found before anything is killed: a
+ * descendant in a process group of its own (`timeout` makes one) escapes a group kill, and
+ * once its parent is gone it is no longer traceable to us.
+ */
+function descendants(root: number): number[] {
+  const parent = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parent.set(Number(d), ppid);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const out: number[] = [];
+  const seen = new Set([root]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [pid, ppid] of parent) {
+      if (!seen.has(pid) && seen.has(ppid)) {
+        seen.add(pid);
+        out.push(pid);
+        grew = true;
+      }
+    }
+  }
+  return out;
+}
+
 /** Synchronous teardown for exit paths: children, the emulator (namespace, TAP), baseline leftovers, temp dir. */
 function cleanupSync(): void {
   if (cleanedUp) return;
   cleanedUp = true;
+  const stragglers = [...children].flatMap((c) => (c.pid !== undefined ? descendants(c.pid) : []));
   for (const c of children) killGroup(c, 'SIGTERM');
+  for (const pid of stragglers) killPid(pid, 'SIGTERM');
   for (const c of children) killGroup(c, 'SIGKILL');
+  for (const pid of stragglers) killPid(pid, 'SIGKILL');
   children.clear();
   emulator?.stopSync();
   emulator = undefined;
