@@ -18,7 +18,7 @@
  *   captured", because the capture point sits before the loss on one side.
  */
 import { expect } from 'vitest';
-import { fields, problems } from './tshark.js';
+import { expertProblems, fields } from './tshark.js';
 
 const ALWAYS = [
   /^TCP window specified by the receiver is now completely full$/,
@@ -27,7 +27,6 @@ const ALWAYS = [
   /^Duplicate ACK \(#\d+\)$/,
   /^TCP window update$/,
   /^TCP Checksum 0xffff instead of 0x0000 \(see RFC 1624\)$/,
-  /^TSO segment \d+\/\d+, gso_size \d+$/,
   /^This frame is a \(suspected\) (fast |spurious )?retransmission$/,
 ];
 
@@ -47,13 +46,18 @@ export interface CaptureCheckOptions {
 
 export async function expectSoundCapture(pcap: string, options: CaptureCheckOptions = {}): Promise<void> {
   const allowed = [...ALWAYS, ...(options.lossInjected === true ? WITH_LOSS : []), ...(options.alsoAllowed ?? [])];
-  const bad = (await problems(pcap)).filter((line) => {
-    const messages = (line.split('|')[3] ?? '').split(';').filter((m) => m.length > 0);
-    return !messages.every((m) => allowed.some((re) => re.test(m)));
-  });
+  const bad = (await expertProblems(pcap))
+    .filter((p) => !p.messages.every((m) => allowed.some((re) => re.test(m))))
+    .map((p) => `${p.frame} ${p.protocol} ${p.info}: ${p.messages.join('; ')}`);
   expect(bad).toEqual([]);
   // tshark's checksum status: 0 = bad. No ACK of a segment that was never on the wire.
-  expect(await fields(pcap, ['frame.number'], 'tcp.analysis.ack_lost_segment || tcp.checksum.status == 0 || ip.checksum.status == 0 || udp.checksum.status == 0')).toEqual([]);
+  expect(
+    await fields(
+      pcap,
+      ['frame.number', 'ip.src', 'ipv6.src', '_ws.col.Info', 'tcp.analysis.ack_lost_segment', 'tcp.checksum.status', 'ip.checksum.status', 'udp.checksum.status'],
+      'tcp.analysis.ack_lost_segment || tcp.checksum.status == 0 || ip.checksum.status == 0 || udp.checksum.status == 0',
+    ),
+  ).toEqual([]);
   const ours = options.ourAddresses ?? ['198.18.0.2', '2001:2::2'];
   const fromUs = ours.map((a) => (a.includes(':') ? `ipv6.src == ${a}` : `ip.src == ${a}`)).join(' || ');
   expect(await fields(pcap, ['frame.number'], `tcp.checksum == 0xffff && (${fromUs})`)).toEqual([]);

@@ -119,6 +119,58 @@ export async function problems(file: string, options: { readonly extraPrefs?: re
   return out.split('\n').filter((l) => l.length > 0);
 }
 
+export interface ExpertProblem {
+  readonly frame: number;
+  readonly protocol: string;
+  readonly info: string;
+  /** The frame's expert messages of warning severity or above (notes and chats left out). */
+  readonly messages: readonly string[];
+}
+
+/**
+ * Like `problems`, but structured, and each frame keeps only its expert messages of warning
+ * severity or above: a FIN's "Connection finish" chat on the same frame as a real warning is
+ * not part of the finding.
+ */
+export async function expertProblems(file: string): Promise<ExpertProblem[]> {
+  const out = await runTshark([
+    ...readArgs(file),
+    '-Y',
+    `_ws.malformed || _ws.expert.severity >= ${SEVERITY_WARNING}`,
+    '-T',
+    'fields',
+    '-E',
+    'separator=\t',
+    '-E',
+    'occurrence=a',
+    '-E',
+    'aggregator=\x1f',
+    '-e',
+    'frame.number',
+    '-e',
+    '_ws.col.Protocol',
+    '-e',
+    '_ws.col.Info',
+    '-e',
+    '_ws.expert.message',
+    '-e',
+    '_ws.expert.severity',
+    '-e',
+    '_ws.malformed',
+  ]);
+  return out
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((line) => {
+      const [frame = '', protocol = '', info = '', messages = '', severities = '', malformed = ''] = line.split('\t');
+      const texts = messages.split('\x1f');
+      const levels = severities.split('\x1f').map(Number);
+      const kept = texts.filter((_, i) => (levels[i] ?? 0) >= SEVERITY_WARNING);
+      if (malformed !== '') kept.push('Malformed packet');
+      return { frame: Number(frame), protocol, info, messages: kept };
+    });
+}
+
 /**
  * Extracts `names` from every frame (or those matching the display `filter`): one array of
  * strings per frame, in the order of `names`. A field present several times in a frame is
