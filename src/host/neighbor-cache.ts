@@ -234,7 +234,8 @@ export class NeighborCache<A, I = unknown> {
     if (this.entries.size >= this.params.maxEntries) this.evict();
     const now = this.scheduler.now();
     const e: Entry<A, I> = {
-      address,
+      // Byte-array addresses are usually views into a received packet: keep our own copy.
+      address: address instanceof Uint8Array ? (address.slice() as A) : address,
       state: 'INCOMPLETE',
       mac: undefined,
       isRouter: false,

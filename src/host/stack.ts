@@ -21,7 +21,6 @@ import {
   isIpv4Multicast,
   isIpv6LinkLocal,
   isIpv6Multicast,
-  isMulticastMac,
   linkLocalFromMac,
   macEquals,
   solicitedNodeMulticast,
@@ -30,7 +29,7 @@ import {
   type MacAddress,
 } from '../wire/addr.js';
 import type { DropReason } from '../wire/drop-reason.js';
-import { ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, emitEthernetHeader, parseEthernet } from '../wire/ethernet.js';
+import { ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_QINQ, ETHERTYPE_VLAN, emitEthernetHeader } from '../wire/ethernet.js';
 import { IP_PROTO_FRAGMENT, IP_PROTO_ICMP, IP_PROTO_ICMPV6, IP_PROTO_NONE, IP_PROTO_TCP, IP_PROTO_UDP } from '../wire/ip-proto.js';
 import { IPV4_HEADER_LEN, emitIpv4Header, ipv4PseudoHeaderSum, isIpv4Fragment, parseIpv4, type Ipv4Repr } from '../wire/ipv4.js';
 import { Ipv4Reassembler } from '../wire/ipv4-reassembly.js';
@@ -270,33 +269,41 @@ export class HostStack implements BindableProtocol {
     if (info !== undefined) this.linkUp = info.connected;
   }
 
+  /**
+   * Ethernet, read in place (the zero-copy view side of wire/ethernet.ts): this runs for every
+   * frame, and a parsed repr with MAC copies would cost allocations the receive path cannot
+   * afford at line rate.
+   */
   private receiveFrame(frame: Uint8Array, info: NblOffloadInfo | undefined): DropReason | undefined {
-    const parsed = parseEthernet(frame);
-    if (!parsed.ok) return parsed.reason;
-    const eth = parsed.value;
-    if (eth.vlan !== undefined) return 'vlan-not-configured';
+    if (frame.length < ETHERNET_HEADER_LEN) return 'eth-truncated';
+    if (!this.acceptsDestination(frame)) return 'eth-not-for-us';
+    if (((frame[6] as number) & 1) !== 0) return 'eth-source-multicast';
+    const ethertype = ((frame[12] as number) << 8) | (frame[13] as number);
+    if (ethertype === ETHERTYPE_VLAN || ethertype === ETHERTYPE_QINQ) return 'vlan-not-configured';
     if (info !== undefined && (info.flags & VNET_F_NEEDS_CSUM) !== 0 && !carriesTcp(frame)) {
       // A partial checksum is fine for data we consume, but UDP and ICMP datagrams may be
       // quoted back in ICMP errors: finish the checksum so the quote is what a wire carried.
       completeChecksum(frame, info);
     }
-    if (!this.acceptsMac(eth.dst)) return 'eth-not-for-us';
-    if (isMulticastMac(eth.src)) return 'eth-source-multicast';
-    switch (eth.ethertype) {
+    const payload = frame.subarray(ETHERNET_HEADER_LEN);
+    switch (ethertype) {
       case ETHERTYPE_ARP:
-        return handleArp(this, eth.payload, eth.src);
+        return handleArp(this, payload, frame.subarray(6, 12));
       case ETHERTYPE_IPV4:
-        return this.receiveIpv4(eth.payload, info);
+        return this.receiveIpv4(payload, info);
       case ETHERTYPE_IPV6:
-        return this.receiveIpv6(eth.payload, info, eth.src);
+        return this.receiveIpv6(payload, info, frame.subarray(6, 12));
       default:
         return 'eth-unknown-ethertype';
     }
   }
 
-  private acceptsMac(dst: MacAddress): boolean {
-    if (macEquals(dst, this.mac)) return true;
-    if (!isMulticastMac(dst)) return false;
+  /** Unicast to our MAC, broadcast, or a multicast group we joined. */
+  private acceptsDestination(frame: Uint8Array): boolean {
+    const mac = this.mac;
+    if (frame[0] === mac[0] && frame[1] === mac[1] && frame[2] === mac[2] && frame[3] === mac[3] && frame[4] === mac[4] && frame[5] === mac[5]) return true;
+    if (((frame[0] as number) & 1) === 0) return false;
+    const dst = frame.subarray(0, 6);
     if (macEquals(dst, BROADCAST_MAC)) return true;
     for (const m of this.multicastMacs) if (macEquals(dst, m)) return true;
     return false;

@@ -102,6 +102,11 @@ export class HostTcb implements TcpHooks, TimedItem {
     this.layer.transmit(this, segment);
   }
 
+  /** Receive-queue chunks are overwritten before they are read: skip the zero fill. */
+  allocate(size: number): Uint8Array {
+    return Buffer.allocUnsafeSlow(size);
+  }
+
   event(event: TcpEvent): void {
     this.layer.onEvent(this, event);
   }

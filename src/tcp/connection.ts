@@ -220,7 +220,7 @@ export class TcpConnection {
   private rcvNxt = 0 as Seq;
   /** Right edge of the window last advertised: never moves left (RFC 9293 §3.8.6.2.2, RFC 7323 §2.4). */
   private rcvAdv = 0 as Seq;
-  private readonly receiveQueue = new ReceiveQueue();
+  private readonly receiveQueue: ReceiveQueue;
   private readonly reassembly: Reassembly;
   private peerFinReceived = false;
   /** A FIN that arrived beyond a hole: it takes effect when RCV.NXT reaches it. */
@@ -332,6 +332,7 @@ export class TcpConnection {
     this.config = o.config;
     this.hooks = o.hooks;
     this.clock = o.hooks.clock;
+    this.receiveQueue = new ReceiveQueue(o.hooks.allocate?.bind(o.hooks));
     this.localPort = o.localPort;
     this.remotePort = o.remotePort;
     // The initial state is set here, not through setState(): no 'state' event fires while the

@@ -33,13 +33,20 @@ export const EVER_RETRANS = 8;
  */
 export const UNTIMED = 16;
 
-const INITIAL_CAPACITY = 64;
+/**
+ * The arrays start empty and are allocated at the first send: an idle or receive-only
+ * connection carries no transmit metadata (they are most of a connection's memory otherwise).
+ */
+const FIRST_CAPACITY = 8;
+const NO_U32 = new Uint32Array(0);
+const NO_F64 = new Float64Array(0);
+const NO_U8 = new Uint8Array(0);
 
 export class SendMap {
-  private starts = new Uint32Array(INITIAL_CAPACITY);
-  private ends = new Uint32Array(INITIAL_CAPACITY);
-  private times = new Float64Array(INITIAL_CAPACITY);
-  private flags = new Uint8Array(INITIAL_CAPACITY);
+  private starts = NO_U32;
+  private ends = NO_U32;
+  private times = NO_F64;
+  private flags = NO_U8;
   /** Records live in [head, tail). */
   private head = 0;
   private tail = 0;
@@ -464,7 +471,7 @@ export class SendMap {
 
   /** Doubles the capacity; with `compact` the dead prefix is dropped (indices move), otherwise indices are kept. */
   private grow(compact: boolean): void {
-    const cap = this.starts.length * 2;
+    const cap = Math.max(FIRST_CAPACITY, this.starts.length * 2);
     const from = compact ? this.head : 0;
     const starts = new Uint32Array(cap);
     const ends = new Uint32Array(cap);

@@ -162,6 +162,12 @@ export type TcpEvent =
 
 export interface TcpHooks {
   readonly clock: Clock;
+  /**
+   * Optional: allocates receive-queue chunks whose contents will be overwritten, so they need
+   * not be zeroed (the host passes Node's Buffer.allocUnsafeSlow). Without it the engine uses
+   * zeroed Uint8Arrays; the engine itself stays free of any runtime-specific API.
+   */
+  allocate?(size: number): Uint8Array;
   /** Send one segment. The host adds IP and link headers and computes (or offloads) the checksum. */
   transmit(segment: TcpSegmentOut): void;
   /**

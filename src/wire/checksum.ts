@@ -7,8 +7,69 @@
  * byte lanes (RFC 1071 §2(B)): the ones' complement sum is byte-order independent up to a swap.
  */
 
+/** True on little-endian hosts (x86, arm64): the word-at-a-time path below relies on it. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+/** Below this length the byte loop is as fast as setting up the word loop. */
+const WORD_PATH_MIN = 64;
+
+let cachedBuffer: ArrayBufferLike | undefined;
+let cachedWords: Uint32Array | undefined;
+
+/** A Uint32Array over the whole of `buffer` (reused while the same buffer comes back, e.g. a receive arena). */
+function wordsOf(buffer: ArrayBufferLike): Uint32Array {
+  if (buffer !== cachedBuffer) {
+    cachedBuffer = buffer;
+    cachedWords = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
+  }
+  return cachedWords as Uint32Array;
+}
+
 /** Unfolded sum of the 16-bit words in b[off, off+len), added to `initial`. An odd trailing byte is padded with zero. */
 export function sum16(b: Uint8Array, off: number, len: number, initial = 0): number {
+  if (len >= WORD_PATH_MIN && LITTLE_ENDIAN && ((b.byteOffset + off) & 1) === 0) return sum16Words(b, off, len, initial);
+  return sum16Bytes(b, off, len, initial);
+}
+
+/**
+ * The same sum, reading 32-bit little-endian words. The ones' complement sum is independent
+ * of byte order up to a final swap of the two bytes (RFC 1071 §2(B)): sum the words as they
+ * lie in memory, fold to 16 bits, swap once. About twice as fast as the byte loop in V8.
+ */
+function sum16Words(b: Uint8Array, off: number, len: number, initial: number): number {
+  let sum = initial;
+  let i = off;
+  const end = off + len;
+  // Align to 4 bytes in the underlying buffer (the start is even, so at most one word).
+  if (((b.byteOffset + i) & 2) !== 0) {
+    sum += ((b[i] as number) << 8) | (b[i + 1] as number);
+    i += 2;
+  }
+  const words = (end - i) >>> 2;
+  if (words > 0) {
+    const w = wordsOf(b.buffer);
+    let k = (b.byteOffset + i) >>> 2;
+    const kEnd = k + words;
+    const kEnd4 = kEnd - 3;
+    // Below 2^53 for any frame: 16384 words of at most 2^32 each.
+    let s = 0;
+    while (k < kEnd4) {
+      s += (w[k] as number) + (w[k + 1] as number) + (w[k + 2] as number) + (w[k + 3] as number);
+      k += 4;
+    }
+    while (k < kEnd) s += w[k++] as number;
+    const folded = fold16(s);
+    sum += ((folded & 0xff) << 8) | (folded >>> 8);
+    i += words << 2;
+  }
+  while (i + 1 < end) {
+    sum += ((b[i] as number) << 8) | (b[i + 1] as number);
+    i += 2;
+  }
+  if (i < end) sum += (b[i] as number) << 8;
+  return sum;
+}
+
+function sum16Bytes(b: Uint8Array, off: number, len: number, initial: number): number {
   let sum = initial;
   let i = off;
   const end = off + len;

@@ -75,7 +75,8 @@ export class Ipv6Reassembler {
     if (fragment.offset === 0) {
       // RFC 7112 §5: the first fragment carries the whole header chain.
       if (!walkIpv6Extensions(data, 0, data.length, repr.upperProtocol).ok) return this.reject('ipv6-bad-extension-header');
-      first = { ...repr, upperPayload: data.slice(0, FIRST_FRAGMENT_QUOTE) };
+      // Kept across packets: own copies of everything that is a view into this one.
+      first = { ...repr, src: repr.src.slice(), dst: repr.dst.slice(), upperPayload: data.slice(0, FIRST_FRAGMENT_QUOTE) };
     }
     const key = `${hexOf(repr.src)},${hexOf(repr.dst)},${fragment.identification}`;
     const outcome = this.table.add(key, fragment.offset, data, !fragment.moreFragments, first, now);

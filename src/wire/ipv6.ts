@@ -102,7 +102,11 @@ export interface Ipv6Repr {
   /** The fixed header's next header (the first extension header, or the upper protocol). */
   readonly nextHeader: number;
   readonly hopLimit: number;
-  /** Copies: they outlive the frame in caches and connection tables. */
+  /**
+   * Views into the packet, like every other field that holds bytes: whoever keeps an address
+   * beyond the packet (a neighbor cache, a connection table) copies it. A copy per packet
+   * would cost two allocations on the receive path of every IPv6 frame.
+   */
   readonly src: Ipv6Address;
   readonly dst: Ipv6Address;
   /** Where the walk stopped: the transport protocol, or a Fragment header's next header, ESP, 59, or an unknown number. */
@@ -184,8 +188,8 @@ export function parseIpv6(bytes: Uint8Array): Result<Ipv6Repr, DropReason> {
     payloadLength,
     nextHeader: view.nextHeader,
     hopLimit: view.hopLimit,
-    src: bytes.slice(F_SRC, F_SRC + IPV6_LEN),
-    dst: bytes.slice(F_DST, F_DST + IPV6_LEN),
+    src: bytes.subarray(F_SRC, F_SRC + IPV6_LEN),
+    dst: bytes.subarray(F_DST, F_DST + IPV6_LEN),
   };
   const walked = walkIpv6Extensions(bytes, IPV6_HEADER_LEN, end, view.nextHeader);
   if (!walked.ok) return walked;

@@ -134,3 +134,23 @@ describe('neighbor cache', () => {
     expect(cache.get(7)).toBeUndefined();
   });
 });
+
+describe('neighbor cache with byte-array addresses', () => {
+  it('keeps its own copy of an address that is a view into a packet buffer', () => {
+    const scheduler = new SimScheduler();
+    const solicited: Uint8Array[] = [];
+    const cache = new NeighborCache<Uint8Array>(
+      scheduler,
+      new SeededRandom(1),
+      { solicit: (a) => solicited.push(a.slice()), transmit: () => undefined, dropped: () => undefined },
+      (a) => [...a].join(','),
+    );
+    const packet = new Uint8Array(32).fill(1);
+    const address = packet.subarray(8, 24);
+    cache.send(address, new Uint8Array(20));
+    packet.fill(9); // the receive buffer is reused for the next frame
+    scheduler.advance(1000);
+    expect(solicited.at(-1)).toEqual(new Uint8Array(16).fill(1));
+    expect(cache.list()[0]?.address).toEqual(new Uint8Array(16).fill(1));
+  });
+});

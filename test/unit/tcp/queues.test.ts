@@ -64,17 +64,47 @@ describe('SendQueue', () => {
 });
 
 describe('ReceiveQueue', () => {
-  it('fills 64 KiB chunks back to back and reads views that never span two chunks', () => {
+  it('fills chunks back to back, doubling from 4 KiB to 64 KiB, and reads views that never span two chunks', () => {
     const q = new ReceiveQueue();
-    const data = streamBytes(0, 150_000);
+    const data = streamBytes(0, 250_000);
     for (let off = 0; off < data.length; off += 1448) q.append(data, off, Math.min(1448, data.length - off));
-    expect(q.length).toBe(150_000);
-    const first = q.read(Infinity);
-    expect(first?.length).toBe(65536);
-    const rest: Uint8Array[] = [first as Uint8Array];
-    for (let v = q.read(Infinity); v !== undefined; v = q.read(Infinity)) rest.push(v);
-    expect(concat(rest)).toEqual(data);
+    expect(q.length).toBe(250_000);
+    const views: Uint8Array[] = [];
+    for (let v = q.read(Infinity); v !== undefined; v = q.read(Infinity)) views.push(v);
+    expect(views.map((v) => v.length).slice(0, 6)).toEqual([4096, 8192, 16384, 32768, 65536, 65536]);
+    expect(concat(views)).toEqual(data);
     expect(q.length).toBe(0);
+  });
+
+  it('holds no chunk memory once a request-sized exchange has been read', () => {
+    const q = new ReceiveQueue();
+    q.append(streamBytes(0, 100), 0, 100);
+    expect(q.capacity).toBe(4096);
+    q.read(Infinity);
+    expect(q.capacity).toBe(0);
+  });
+
+  it('keeps the 64 KiB tail chunk of a streaming connection across reads while it has room', () => {
+    const q = new ReceiveQueue();
+    const data = streamBytes(0, 200_000);
+    for (let off = 0; off < 100_000; off += 1000) q.append(data, off, 1000);
+    for (let v = q.read(Infinity); v !== undefined; v = q.read(Infinity));
+    expect(q.capacity).toBe(65536);
+    q.append(data, 100_000, 1000);
+    expect(q.read(Infinity)).toEqual(data.subarray(100_000, 101_000));
+  });
+
+  it('uses the allocator it is given for every chunk', () => {
+    const sizes: number[] = [];
+    const q = new ReceiveQueue((n) => {
+      sizes.push(n);
+      return new Uint8Array(n);
+    });
+    const data = streamBytes(0, 20_000);
+    for (let off = 0; off < data.length; off += 1000) q.append(data, off, 1000);
+    // A large append fills the room left, and the rest gets one chunk that holds it whole.
+    q.append(streamBytes(0, 50_000), 0, 50_000);
+    expect(sizes).toEqual([4096, 8192, 16384, 50_000 - (28_672 - 20_000)]);
   });
 
   it('never reuses a chunk whose bytes were handed out', () => {
