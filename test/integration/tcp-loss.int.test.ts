@@ -17,7 +17,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { patternBytes, startService } from '../../src/cli/services.js';
+import { startService } from '../../src/cli/services.js';
+import { patternSha } from '../helpers/pattern.js';
 import { describePrivileged } from '../helpers/root.js';
 import { CleanupStack } from '../helpers/tap-netns.js';
 import { nsh, sh, spawnPeer, startTestEmulator } from '../helpers/emulator.js';
@@ -42,11 +43,6 @@ afterEach(async () => {
   await cleanup.run();
 });
 
-function patternSha(n: number): string {
-  const h = createHash('sha256');
-  for (let off = 0; off < n; off += 1 << 20) h.update(patternBytes(off, Math.min(1 << 20, n - off)));
-  return h.digest('hex');
-}
 
 /**
  * `percent`% of the TCP packets the kernel receives from the emulator are dropped at the

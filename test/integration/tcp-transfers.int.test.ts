@@ -16,7 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { Emulator } from '../../src/cli/emulator.js';
-import { patternBytes, startService } from '../../src/cli/services.js';
+import { startService } from '../../src/cli/services.js';
+import { patternSha } from '../helpers/pattern.js';
 import type { TcpSocket } from '../../src/host/socket.js';
 import { describePrivileged } from '../helpers/root.js';
 import { CleanupStack } from '../helpers/tap-netns.js';
@@ -41,12 +42,6 @@ afterEach(async () => {
   await cleanup.run();
 });
 
-/** SHA-256 of the first `n` bytes of the service pattern, computed in slices. */
-function patternSha(n: number): string {
-  const h = createHash('sha256');
-  for (let off = 0; off < n; off += 1 << 20) h.update(patternBytes(off, Math.min(1 << 20, n - off)));
-  return h.digest('hex');
-}
 
 /** A discard server that hashes what it receives, for checking uploads on the host side. */
 function hashingSink(emulator: Emulator, port: number): Map<string, { bytes: number; sha: string }> {

@@ -2,7 +2,7 @@
  * CUBIC congestion control (RFC 9438): after a reduction the window follows
  * W_cubic(t) = C (t - K)^3 + W_max, concave up to the last maximum and convex beyond it,
  * never below the Reno-friendly estimate W_est (§4.3). Slow start is RFC 5681's (HyStart++
- * is not implemented). Windows are computed in segments, as the RFC writes them, and stored
+ * is left out). Windows are computed in segments, as the RFC writes them, and stored
  * in bytes.
  */
 import type { CongestionControl } from './congestion-control.js';
