@@ -8,6 +8,7 @@
 import { Duplex } from 'node:stream';
 import { constants as osConstants } from 'node:os';
 import type { TcpEvent, TcpErrorCode, TcpInfo } from '../tcp/types.js';
+import type { TimerHandle } from '../wire/clock.js';
 import type { HostTcb, TcpLayer } from './tcp-layer.js';
 
 export interface TcpSocketOptions {
@@ -126,6 +127,51 @@ export class TcpSocket extends Duplex {
     return this.destroy();
   }
 
+  /**
+   * node:net `setTimeout`: emits 'timeout' after `ms` without activity (data read or written);
+   * the connection stays open. 0 turns it off. node:http uses it for keep-alive timeouts.
+   */
+  setTimeout(ms: number, callback?: () => void): this {
+    if (callback !== undefined) {
+      if (ms === 0) this.removeListener('timeout', callback);
+      else this.once('timeout', callback);
+    }
+    this.idleTimeoutMs = ms;
+    this.armIdleTimer();
+    return this;
+  }
+
+  get timeout(): number | undefined {
+    return this.idleTimeoutMs === 0 ? undefined : this.idleTimeoutMs;
+  }
+
+  private idleTimeoutMs = 0;
+  private idleTimer: TimerHandle | undefined;
+  private lastActivity = 0;
+
+  private touch(): void {
+    if (this.idleTimeoutMs !== 0) this.lastActivity = this.layer.stack.scheduler.now();
+  }
+
+  private armIdleTimer(): void {
+    const scheduler = this.layer.stack.scheduler;
+    if (this.idleTimer !== undefined) scheduler.clearTimer(this.idleTimer);
+    this.idleTimer = undefined;
+    if (this.idleTimeoutMs === 0 || this.destroyed) return;
+    this.lastActivity = scheduler.now();
+    const check = (): void => {
+      this.idleTimer = undefined;
+      if (this.idleTimeoutMs === 0 || this.destroyed) return;
+      const idle = scheduler.now() - this.lastActivity;
+      if (idle >= this.idleTimeoutMs) {
+        this.emit('timeout');
+        return;
+      }
+      this.idleTimer = scheduler.setTimer(check, this.idleTimeoutMs - idle);
+    };
+    this.idleTimer = scheduler.setTimer(check, this.idleTimeoutMs);
+  }
+
   /** Present for node:net compatibility; the stack holds no event-loop handles of its own. */
   ref(): this {
     return this;
@@ -144,6 +190,7 @@ export class TcpSocket extends Duplex {
     }
     this.layer.withEngine(this.tcb, (e) => e.write(chunk));
     this.written += chunk.length;
+    this.touch();
     this.admit(callback);
   }
 
@@ -158,6 +205,7 @@ export class TcpSocket extends Duplex {
         this.written += c.chunk.length;
       }
     });
+    this.touch();
     this.admit(callback);
   }
 
@@ -178,6 +226,8 @@ export class TcpSocket extends Duplex {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.idleTimer !== undefined) this.layer.stack.scheduler.clearTimer(this.idleTimer);
+    this.idleTimer = undefined;
     if (!this.tcb.gone && !this.engineClosed) {
       // An error or an explicit destroy with the stream unfinished resets the connection; a
       // finished one closes gracefully (RST anyway when unread data remains, RFC 9293 §3.10.4).
@@ -198,6 +248,7 @@ export class TcpSocket extends Duplex {
       const chunk = this.layer.withEngine(this.tcb, (e) => e.read());
       if (chunk === undefined) break;
       this.bytesRead += chunk.length;
+      this.touch();
       if (!this.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length))) this.wantsData = false;
     }
     const queued = this.tcb.gone ? 0 : this.tcb.engine.readableLength;

@@ -278,3 +278,28 @@ describe('host sockets: connection reuse', () => {
     expect(seen).toEqual([40000, 40000]);
   });
 });
+
+describe('host sockets: idle timeout', () => {
+  it("emits 'timeout' after the idle time, postponed by activity, without closing (node:net setTimeout)", async () => {
+    const n = net();
+    let server: TcpSocket | undefined;
+    n.b.createServer((s) => {
+      server = s;
+      s.resume();
+    }).listen(21);
+    const sock = n.a.connect({ host: '198.18.0.2', port: 21 });
+    await n.until(() => server !== undefined);
+    let timeouts = 0;
+    sock.setTimeout(1000, () => timeouts++);
+    await n.run(600);
+    sock.write('keep me busy');
+    await n.run(600);
+    expect(timeouts).toBe(0);
+    await n.run(500);
+    expect(timeouts).toBe(1);
+    expect(sock.destroyed).toBe(false);
+    expect(sock.timeout).toBe(1000);
+    sock.setTimeout(0);
+    expect(sock.timeout).toBeUndefined();
+  });
+});
