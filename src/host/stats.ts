@@ -16,12 +16,31 @@ export interface TcpTotals {
   zeroWindowProbes: number;
   keepAliveProbes: number;
   challengeAcks: number;
+  /** RFC 8985: tail loss probes sent, retransmissions RACK's time-based detection triggered, lost retransmissions found. */
+  tlpProbes: number;
+  rackRetransmits: number;
+  lostRetransmits: number;
+  dsacksReceived: number;
   bytesAcked: number;
   bytesReceived: number;
 }
 
 export function emptyTcpTotals(): TcpTotals {
-  return { connections: 0, retransmits: 0, fastRetransmits: 0, timeouts: 0, zeroWindowProbes: 0, keepAliveProbes: 0, challengeAcks: 0, bytesAcked: 0, bytesReceived: 0 };
+  return {
+    connections: 0,
+    retransmits: 0,
+    fastRetransmits: 0,
+    timeouts: 0,
+    zeroWindowProbes: 0,
+    keepAliveProbes: 0,
+    challengeAcks: 0,
+    tlpProbes: 0,
+    rackRetransmits: 0,
+    lostRetransmits: 0,
+    dsacksReceived: 0,
+    bytesAcked: 0,
+    bytesReceived: 0,
+  };
 }
 
 export function addTcpInfo(totals: TcpTotals, info: TcpInfo): void {
@@ -32,6 +51,10 @@ export function addTcpInfo(totals: TcpTotals, info: TcpInfo): void {
   totals.zeroWindowProbes += info.zeroWindowProbes;
   totals.keepAliveProbes += info.keepAliveProbes;
   totals.challengeAcks += info.challengeAcks;
+  totals.tlpProbes += info.tlpProbes;
+  totals.rackRetransmits += info.rackRetransmits;
+  totals.lostRetransmits += info.lostRetransmits;
+  totals.dsacksReceived += info.dsacksReceived;
   totals.bytesAcked += info.bytesAcked;
   totals.bytesReceived += info.bytesReceived;
 }
