@@ -8,6 +8,9 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseIpv4Address, parseIpv6Address } from '../../../src/wire/addr.js';
 import { SimScheduler } from '../../../src/wire/clock.js';
+import { emitEthernetHeader } from '../../../src/wire/ethernet.js';
+import { emitIcmp, icmpLength } from '../../../src/wire/icmp.js';
+import { emitIpv4Header } from '../../../src/wire/ipv4.js';
 import { SeededRandom } from '../../../src/wire/random.js';
 import { SimLink } from '../../../src/link/sim-link.js';
 import { ImpairLink, type ImpairConfig } from '../../../src/link/impair.js';
@@ -301,5 +304,60 @@ describe('host sockets: idle timeout', () => {
     expect(sock.timeout).toBe(1000);
     sock.setTimeout(0);
     expect(sock.timeout).toBeUndefined();
+  });
+});
+
+describe('host TCP: SYN cookies and path MTU', () => {
+  it('answers SYNs beyond the SYN backlog with cookies and still establishes every connection', async () => {
+    const n = net({ latencyMs: 2 });
+    const accepted: TcpSocket[] = [];
+    n.b.createServer({ synBacklog: 1 }, (s) => {
+      accepted.push(s);
+      s.pipe(s);
+    }).listen(22);
+    const clients = Array.from({ length: 8 }, () => n.a.connect({ host: '198.18.0.2', port: 22 }));
+    const echoed = clients.map(() => '');
+    clients.forEach((c, i) => {
+      c.setEncoding('utf8');
+      c.on('data', (d: string) => (echoed[i] += d));
+      c.write(`hello ${i} `.repeat(2000));
+    });
+    await n.until(() => echoed.every((e, i) => e.length === `hello ${i} `.repeat(2000).length), 30_000);
+    expect(accepted).toHaveLength(8);
+    expect(n.b.stats.tcpSynCookiesSent).toBeGreaterThan(0);
+    expect(n.b.stats.tcpSynCookiesAccepted).toBe(n.b.stats.tcpSynCookiesSent);
+    // Cookies carry window scaling and SACK in the timestamp bits, so those survive.
+    const cookieConn = accepted.map((s) => s.info()).find((i) => i.sndWindowScale > 0);
+    expect(cookieConn?.sack).toBe(true);
+  });
+
+  it('lowers the MSS on ICMP fragmentation-needed (RFC 1191) and keeps the stream byte-exact', async () => {
+    const n = net();
+    let server: TcpSocket | undefined;
+    n.b.createServer((s) => (server = s)).listen(23);
+    const sock = n.a.connect({ host: '198.18.0.2', port: 23 });
+    const parts: Buffer[] = [];
+    sock.on('data', (d: Buffer) => parts.push(Buffer.from(d)));
+    await n.until(() => server !== undefined);
+    const srv = server as TcpSocket;
+    expect(srv.info().mss).toBe(1448);
+    // A router on the path says 1280: B receives the error about its own segment to A.
+    const quote = new Uint8Array(28);
+    emitIpv4Header({ src: parseIpv4Address('198.18.0.2') as number, dst: parseIpv4Address('198.18.0.1') as number, protocol: 6, ttl: 64, payloadLength: 1448 + 32 }, quote, 0);
+    quote.set([srv.localPort >> 8, srv.localPort & 0xff, sock.localPort >> 8, sock.localPort & 0xff], 20);
+    const icmp = { kind: 'dest-unreachable' as const, code: 4, nextHopMtu: 1280, invoking: quote };
+    const frame = new Uint8Array(14 + 20 + icmpLength(icmp));
+    emitEthernetHeader({ dst: Uint8Array.of(2, 0, 0, 0, 0, 2), src: Uint8Array.of(2, 0, 0, 0, 0, 1), ethertype: 0x0800 }, frame, 0);
+    emitIpv4Header({ src: parseIpv4Address('198.18.0.1') as number, dst: parseIpv4Address('198.18.0.2') as number, protocol: 1, ttl: 64, payloadLength: icmpLength(icmp) }, frame, 14);
+    emitIcmp(icmp, frame, 34);
+    n.linkB.deliverNow([frame]);
+    expect(srv.info().mss).toBe(1280 - 20 - 20 - 12);
+    const data = pattern(1 << 20, 3);
+    srv.end(data);
+    let ended = false;
+    sock.on('end', () => (ended = true));
+    await n.until(() => ended);
+    expect(sha(Buffer.concat(parts))).toBe(sha(data));
+    expect(n.b.pathCache.mtu4(parseIpv4Address('198.18.0.1') as number)).toBe(1280);
   });
 });
