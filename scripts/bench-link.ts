@@ -70,9 +70,24 @@ const { values: args } = parseArgs({
     'rx-batch': { type: 'string', default: '64' },
     'quiet-wait': { type: 'string', default: '30' },
     attempts: { type: 'string', default: '3' },
+    help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
 });
+
+if (args.help) {
+  process.stdout.write(`npm run bench:link -- [options]   (root; a TapLink relay between two namespaces, iperf3 between their kernels)
+
+  --seconds N        iperf3 run length (default 5)
+  --runs N           runs per configuration; the median is reported (default 1)
+  --config WHICH     plain, vnet or both (default both)
+  --rx-batch N       frames drained per readable event (default 64)
+  --skip-baseline    do not measure the C relay from ../shared/bench-anchors
+  --quiet-wait S     wait up to S seconds for a quiet machine before each run (default 30)
+  --attempts N       repeat a run disturbed by foreign CPU load up to N times (default 3)
+`);
+  process.exit(0);
+}
 
 function intArg(name: string, raw: string | undefined, min: number, max: number): number {
   const v = Number(raw);

@@ -113,9 +113,29 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '1' },
     anchors: { type: 'string', default: resolve(REPO, '..', 'shared', 'bench-anchors') },
     verbose: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
 });
+
+if (args.help) {
+  process.stdout.write(`npm run bench -- [options]   (root; runs the emulator in-process against kernel TCP in a namespace)
+
+  --seconds N          length of each goodput run (default 5)
+  --runs N             runs per configuration; the median is reported (default 1)
+  --only LIST          any of plain,tso,k2h,h2k,cps,heap,baseline (default: everything)
+  --skip-baseline      do not measure gVisor from the bench anchors
+  --anchors DIR        the bench-anchors folder (default ../shared/bench-anchors)
+  --json FILE          where to write the results (default $TMPDIR/chimney-bench.json)
+  --heap-conns N       idle connections for the heap measurement (default 2000)
+  --cps-workers N      parallel clients for connections per second (default 4)
+  --profile DIR        also write CPU and allocation profiles of each phase to DIR
+  --quiet-wait S       wait up to S seconds for a quiet machine before each run (default 60)
+  --attempts N         repeat a run disturbed by foreign CPU load up to N times (default 3)
+  --verbose            print every step
+`);
+  process.exit(0);
+}
 
 function intArg(name: string, raw: string | undefined, min: number, max: number): number {
   const v = Number(raw);
