@@ -611,8 +611,10 @@ export class TcpLayer {
     if (event.type === 'established' && tcb.listener !== undefined) {
       const listener = tcb.listener;
       listener.halfOpen--;
-      tcb.listener = undefined;
+      // Built while tcb.listener is still set: that is how the socket knows it is passive
+      // (connecting false, node:net's state of an accepted socket).
       const socket = new TcpSocket(this, tcb, listener.server.socketOptions);
+      tcb.listener = undefined;
       tcb.socket = socket;
       this.stack.stats.tcpPassiveOpens++;
       listener.server.acceptConnection(socket);
