@@ -242,8 +242,11 @@ export class TcpSocket extends Duplex {
 
   /** Moves in-order data from the engine into the stream while the consumer wants it. */
   private pull(): void {
-    while (this.wantsData && !this.tcb.gone) {
-      const engine = this.tcb.engine;
+    // Also after the connection has closed (tcb.gone): what is still queued in the engine was
+    // acknowledged to the peer, so the application must get it (reading a closed engine's
+    // queue sends nothing).
+    const engine = this.tcb.engine;
+    while (this.wantsData && !this.endPushed && !this.destroyed) {
       if (engine.readableLength === 0) break;
       const chunk = this.layer.withEngine(this.tcb, (e) => e.read());
       if (chunk === undefined) break;
@@ -251,7 +254,7 @@ export class TcpSocket extends Duplex {
       this.touch();
       if (!this.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length))) this.wantsData = false;
     }
-    const queued = this.tcb.gone ? 0 : this.tcb.engine.readableLength;
+    const queued = engine.readableLength;
     if (this.peerFin && queued === 0 && !this.endPushed) {
       this.endPushed = true;
       this.push(null);

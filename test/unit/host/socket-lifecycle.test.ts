@@ -18,4 +18,30 @@ describe('host socket lifecycle', () => {
     expect(accepted?.readyState).toBe('open');
     expect(client.readyState).toBe('open');
   });
+
+  it('hands over data that arrived before the connection closed, even when read only afterwards', async () => {
+    const n = net();
+    const data = pattern(20_000);
+    let accepted: TcpSocket | undefined;
+    n.b.createServer((s) => (accepted = s)).listen(7);
+    const client = n.a.connect({ host: '198.18.0.2', port: 7 });
+    client.on('data', () => undefined);
+    client.end(data);
+    await n.until(() => accepted !== undefined);
+    const server = accepted as TcpSocket;
+    // The server does not read yet, answers and ends: its FIN is acknowledged and the
+    // connection closes (LAST-ACK -> CLOSED) with the request still unread.
+    await n.run(50);
+    let closed = false;
+    server.on('close', () => (closed = true));
+    server.end('bye');
+    await n.run(50);
+    expect(server.readableLength + (server as unknown as { tcb: { engine: { readableLength: number } } }).tcb.engine.readableLength).toBe(data.length);
+    const got: Buffer[] = [];
+    let ended = false;
+    server.on('data', (d: Buffer) => got.push(Buffer.from(d)));
+    server.on('end', () => (ended = true));
+    await n.until(() => ended && closed);
+    expect(Buffer.concat(got).equals(data)).toBe(true);
+  });
 });
