@@ -154,7 +154,18 @@ export function startService(stack: HostStack, spec: ServiceSpec, onError: (erro
 }
 
 function handleHttp(stack: HostStack, started: number, req: IncomingMessage, res: ServerResponse): void {
-  const url = new URL(req.url ?? '/', 'http://chimney');
+  // The request-target is the peer's text: node:http passes on forms URL rejects ('http://[').
+  // Throwing here would be an uncaught exception that stops the whole emulator (RFC 9112 §3.2: 400).
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://chimney');
+  } catch {
+    req.resume();
+    const body = 'bad request-target\n';
+    res.writeHead(400, { 'Content-Type': 'text/plain', 'Content-Length': String(body.length), Connection: 'close' });
+    res.end(body);
+    return;
+  }
   const bytes = /^\/bytes\/(\d{1,15})$/.exec(url.pathname);
   if (req.method === 'GET' && bytes !== null) {
     const n = Number(bytes[1]);
