@@ -150,7 +150,11 @@ export class TcpSocket extends Duplex {
   private lastActivity = 0;
 
   private touch(): void {
-    if (this.idleTimeoutMs !== 0) this.lastActivity = this.layer.stack.scheduler.now();
+    if (this.idleTimeoutMs === 0) return;
+    // After a 'timeout' the timer is idle; node:net refreshes it on the next activity, so the
+    // next idle period is reported too.
+    if (this.idleTimer === undefined) this.armIdleTimer();
+    else this.lastActivity = this.layer.stack.scheduler.now();
   }
 
   private armIdleTimer(): void {

@@ -44,4 +44,26 @@ describe('host socket lifecycle', () => {
     await n.until(() => ended && closed);
     expect(Buffer.concat(got).equals(data)).toBe(true);
   });
+
+  it("emits 'timeout' again after activity once it has fired (node:net refreshes the timer on activity)", async () => {
+    const n = net();
+    let server: TcpSocket | undefined;
+    n.b.createServer((s) => {
+      server = s;
+      s.resume();
+    }).listen(21);
+    const sock = n.a.connect({ host: '198.18.0.2', port: 21 });
+    await n.until(() => server !== undefined);
+    let timeouts = 0;
+    sock.on('timeout', () => timeouts++);
+    sock.setTimeout(1000);
+    await n.run(1100);
+    expect(timeouts).toBe(1);
+    await n.run(3000);
+    expect(timeouts).toBe(1);
+    sock.write('activity');
+    await n.run(1100);
+    expect(timeouts).toBe(2);
+    sock.destroy();
+  });
 });
