@@ -203,7 +203,14 @@ export class PcapngWriter {
     if (this.fd === undefined || this.used === 0 || this.failure !== undefined) return;
     if (this.inFlight.size >= MAX_IN_FLIGHT_CHUNKS) {
       // The disk is slower than the capture: write inline rather than hold unbounded memory.
-      this.writeChunkSync();
+      // This runs inside the link's send and receive paths: a failure stops the capture, it
+      // must not throw into the network (see `onError`).
+      try {
+        this.writeChunkSync();
+      } catch (error) {
+        this.fail(error as Error);
+        this.used = 0;
+      }
       return;
     }
     const entry: InFlight = { data: this.chunk.subarray(0, this.used), position: this.position };
