@@ -706,7 +706,12 @@ export class TcpLayer {
     }
     const remote4 = family === 4 ? (target.address as number) : 0;
     const remote6 = family === 6 ? (target.address as Ipv6Address) : undefined;
-    const localPort = options.localPort ?? this.ephemeralPort(family, remote4, remote6, local6, options.port);
+    const requested = options.localPort;
+    if (requested !== undefined && (!Number.isInteger(requested) || requested < 0 || requested > 65535)) {
+      throw Object.assign(new RangeError(`options.localPort should be >= 0 and < 65536. Received ${String(requested)}.`), { code: 'ERR_SOCKET_BAD_PORT' });
+    }
+    // node:net: localPort 0 (or none) means any free port; port 0 itself never goes on the wire.
+    const localPort = requested !== undefined && requested !== 0 ? requested : this.ephemeralPort(family, remote4, remote6, local6, options.port);
     const tcb = this.createTcb(family, localPort, options.port, local4, remote4, local6, remote6);
     if (this.table.has(tcb.key)) throw Object.assign(new Error(`connect: ${tcb.localAddress}:${localPort} -> ${options.host}:${options.port} is in use`), { code: 'EADDRINUSE' });
     const config = this.configFor(family, options.tcp);
