@@ -31,6 +31,7 @@ import { TcpConnection, resetFor } from '../tcp/connection.js';
 import { IsnGenerator } from '../tcp/isn.js';
 import { decodeSynCookie, encodeSynCookie, synCookieSynAck } from '../tcp/syn-cookie.js';
 import type { TcpConfig, TcpEvent, TcpHooks, TcpSegmentOut } from '../tcp/types.js';
+import { seq } from '../wire/seq.js';
 import type { HostStack } from './stack.js';
 import { ipv6Key } from './stack.js';
 import { TimerQueue, type TimedItem } from './timer-queue.js';
@@ -642,6 +643,9 @@ export class TcpLayer {
   icmpError4(invoking: Uint8Array, code: 'ECONNREFUSED' | 'EHOSTUNREACH' | 'soft'): DropReason | undefined {
     const tcb = this.fromInvoking4(invoking);
     if (tcb === undefined) return 'tcp-no-socket';
+    // fromInvoking4 checked that the quote holds the first 8 TCP bytes (ports and sequence number).
+    const ihl = ((invoking[0] as number) & 0x0f) * 4;
+    if (!tcb.engine.icmpSequenceAcceptable(seq(u32(invoking, ihl + 4)))) return 'tcp-icmp-outside-window';
     if (code !== 'soft') this.withEngine(tcb, (e) => e.icmpUnreachable(code));
     return undefined;
   }
@@ -649,6 +653,7 @@ export class TcpLayer {
   icmpError6(invoking: Uint8Array, code: 'ECONNREFUSED' | 'EHOSTUNREACH' | 'soft'): DropReason | undefined {
     const tcb = this.fromInvoking6(invoking);
     if (tcb === undefined) return 'tcp-no-socket';
+    if (!tcb.engine.icmpSequenceAcceptable(seq(u32(invoking, 44)))) return 'tcp-icmp-outside-window';
     if (code !== 'soft') this.withEngine(tcb, (e) => e.icmpUnreachable(code));
     return undefined;
   }

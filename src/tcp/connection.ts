@@ -749,6 +749,15 @@ export class TcpConnection {
   }
 
   /**
+   * Whether an ICMP error quoting sequence number `seq` can be about a segment this connection
+   * sent: SND.UNA <= seq <= SND.NXT (RFC 5927 §4.1, Linux tcp_v4_err's between()). Anyone can
+   * send an ICMP error naming our ports; only one quoting our sequence space is acted on.
+   */
+  icmpSequenceAcceptable(seq: Seq): boolean {
+    return seqLe(this.sndUna, seq) && seqLe(seq, this.sndMax);
+  }
+
+  /**
    * An ICMP destination-unreachable for this connection. RFC 1122 §4.2.3.9: a soft error
    * while synchronized (recorded, and reported if the connection later times out); fatal while
    * the SYN is unanswered, as Linux treats it.

@@ -107,6 +107,8 @@ export const DROP_REASONS = [
   'tcp-listen-bad-segment',
   'tcp-closed',
   'tcp-zero-window',
+  /** An ICMP error quoting a sequence number outside [SND.UNA, SND.NXT] (RFC 5927 §4.1; Linux OutOfWindowIcmps). */
+  'tcp-icmp-outside-window',
   // Neighbor cache and routing
   'neigh-queue-full',
   'neigh-resolution-failed',
