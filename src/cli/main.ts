@@ -5,6 +5,7 @@
  *   chimney fetch  one HTTP GET through the host stack, then exit
  */
 import { createWriteStream } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { request as httpRequest } from 'node:http';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { parseIpAddress } from '../wire/addr.js';
@@ -71,9 +72,48 @@ function emulatorOptions(flags: NetworkFlags): EmulatorOptions {
   };
 }
 
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+interface HeldSignals {
+  /** Calls `fn` with the first stop signal: at once if one has arrived already, else when it does. */
+  whenSignalled(fn: (signal: NodeJS.Signals) => void): void;
+  /** The first stop signal that arrived, if any. */
+  readonly received: NodeJS.Signals | undefined;
+  release(): void;
+}
+
+/**
+ * Takes over SIGINT/SIGTERM/SIGHUP while the emulator starts (and, for fetch, while it runs):
+ * their default action ends the process at once, without 'exit' handlers, which would leave
+ * the namespace this run created (and its owner marker) behind.
+ */
+function holdSignals(): HeldSignals {
+  let received: NodeJS.Signals | undefined;
+  let callback: ((signal: NodeJS.Signals) => void) | undefined;
+  const handler = (signal: NodeJS.Signals): void => {
+    if (received !== undefined) return;
+    received = signal;
+    callback?.(signal);
+  };
+  for (const s of STOP_SIGNALS) process.on(s, handler);
+  return {
+    whenSignalled(fn) {
+      callback = fn;
+      if (received !== undefined) fn(received);
+    },
+    get received() {
+      return received;
+    },
+    release() {
+      for (const s of STOP_SIGNALS) process.off(s, handler);
+    },
+  };
+}
+
 /** Stops the emulator on SIGINT/SIGTERM and on a crash, and always on exit (synchronous remainder). */
-function installShutdown(emulator: Emulator, log: Logger, extra: () => Promise<void>): Promise<number> {
-  return new Promise<number>((resolve) => {
+function installShutdown(emulator: Emulator, log: Logger, extra: () => Promise<void>): { exit: Promise<number>; stop: (code: number, reason: string) => void } {
+  let stopNow: (code: number, reason: string) => void = () => undefined;
+  const exit = new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (code: number, reason: string): void => {
       if (stopping) return;
@@ -99,24 +139,40 @@ function installShutdown(emulator: Emulator, log: Logger, extra: () => Promise<v
       stop(70, 'internal error');
     });
     process.on('exit', () => emulator.stopSync());
+    stopNow = stop;
   });
+  return { exit, stop: stopNow };
 }
 
 async function runCommand(flags: NetworkFlags & { serve: ServiceSpec[] }): Promise<number> {
   const log = createLogger(flags.log);
-  const emulator = await startEmulator(emulatorOptions(flags), log);
+  const held = holdSignals();
+  let emulator: Emulator;
   const services: RunningService[] = [];
+  try {
+    emulator = await startEmulator(emulatorOptions(flags), log);
+  } catch (error) {
+    held.release();
+    throw error;
+  }
   try {
     for (const spec of flags.serve) {
       services.push(startService(emulator.stack, spec, (error) => log.warn(`--serve ${spec.kind}:${spec.port}: ${error.message}`)));
     }
   } catch (error) {
+    held.release();
     await emulator.stop();
     throw error;
   }
-  const exit = installShutdown(emulator, log, async () => {
+  const { exit, stop } = installShutdown(emulator, log, async () => {
     await Promise.all(services.map((s) => s.close()));
   });
+  held.release();
+  if (held.received !== undefined) {
+    // Interrupted while starting: undo everything instead of announcing readiness.
+    stop(0, held.received);
+    return exit;
+  }
   log.event('ready', { ...emulator.readyInfo, serve: flags.serve.map((s) => `${s.kind}:${s.port}`) });
   return exit;
 }
@@ -132,13 +188,28 @@ async function fetchCommand(url: string, flags: NetworkFlags & { output?: string
   const host = target.hostname.replace(/^\[(.*)\]$/, '$1');
   if (parseIpAddress(host) === undefined) throw new UserError(`the host of ${url} must be an IP address literal (the host stack has no resolver)`);
   const log = createLogger(flags.log);
-  const emulator = await startEmulator(emulatorOptions(flags), log);
+  const held = holdSignals();
+  let emulator: Emulator;
+  try {
+    emulator = await startEmulator(emulatorOptions(flags), log);
+  } catch (error) {
+    held.release();
+    throw error;
+  }
   process.on('exit', () => emulator.stopSync());
   try {
     const port = target.port === '' ? 80 : Number(target.port);
     const result = await new Promise<{ status: number; bytes: number }>((resolve, reject) => {
       const timer = setTimeout(() => reject(new UserError(`fetch ${url}: timed out after ${flags.timeout} ms`, 1)), flags.timeout);
-      const req = httpRequest(
+      // Ctrl-C: give up the transfer, then remove what this run created (the finally below).
+      let req: ReturnType<typeof httpRequest> | undefined;
+      held.whenSignalled((signal) => {
+        clearTimeout(timer);
+        req?.destroy();
+        reject(new UserError(`fetch ${url}: interrupted by ${signal}`, 128 + (osConstants.signals[signal] ?? 0)));
+      });
+      if (held.received !== undefined) return;
+      req = httpRequest(
         {
           host,
           port,
@@ -173,6 +244,7 @@ async function fetchCommand(url: string, flags: NetworkFlags & { output?: string
     log.event('fetched', { url, status: result.status, bytes: result.bytes, output: flags.output });
     return result.status >= 200 && result.status < 300 ? 0 : 1;
   } finally {
+    held.release();
     await emulator.stop();
   }
 }
