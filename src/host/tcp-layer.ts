@@ -243,7 +243,14 @@ export class TcpLayer {
   private deliver(tcb: HostTcb, seg: TcpRepr): DropReason | undefined {
     // RFC 9293 §3.10.7.4 with RFC 6191: a SYN that is clearly newer than a connection in
     // TIME-WAIT starts a new incarnation; the old one ends silently and a listener takes it.
-    if ((seg.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN && tcb.engine.state === 'TIME-WAIT' && tcb.engine.timeWaitAcceptsSyn(seg)) {
+    // With no listener the SYN goes to the TIME-WAIT connection, which keeps its state (Linux
+    // answers it from TIME-WAIT too, tcp_timewait_state_process).
+    if (
+      (seg.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN &&
+      tcb.engine.state === 'TIME-WAIT' &&
+      tcb.engine.timeWaitAcceptsSyn(seg) &&
+      this.findListener(tcb.family, tcb.localPort, tcb.local4, tcb.local6) !== undefined
+    ) {
       this.withEngine(tcb, (e) => e.abort());
       this.forget(tcb);
       return tcb.family === 4
