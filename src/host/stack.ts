@@ -234,8 +234,8 @@ export class HostStack implements BindableProtocol {
     const now = this.scheduler.now();
     const expired4 = this.reasm4.expire(now);
     const expired6 = this.reasm6.expire(now);
-    if (expired4 > 0) this.stats.drops.count('ipv4-frag-timeout', expired4);
-    if (expired6 > 0) this.stats.drops.count('ipv6-frag-timeout', expired6);
+    if (expired4 > 0) this.stats.reassemblyDrops.count('ipv4-frag-timeout', expired4);
+    if (expired6 > 0) this.stats.reassemblyDrops.count('ipv6-frag-timeout', expired6);
     this.reasmTimer = this.scheduler.setTimer(() => this.expireReassembly(), 1000);
   }
 

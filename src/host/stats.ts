@@ -99,6 +99,12 @@ export class HostStats {
   /** Totals of connections that have closed (live ones are added by HostStack.tcpTotals()). */
   readonly tcpClosed: TcpTotals = emptyTcpTotals();
   readonly drops = new DropCounters();
+  /**
+   * Datagrams given up in reassembly (timeout). Their fragments were counted as handled when
+   * they were taken in, so they are counted here and not in `drops`, which would break
+   * rxFrames = rxHandled + drops.
+   */
+  readonly reassemblyDrops = new DropCounters();
   /** Frames the stack wanted to send but could not (no route, resolution failure, too big). */
   readonly txDrops = new DropCounters();
 
