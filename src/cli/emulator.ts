@@ -177,7 +177,7 @@ export async function startEmulator(options: EmulatorOptions, log: Logger): Prom
       dadTransmits: options.dadTransmits,
       tcp: options.tcp,
       log: (event: HostLogEvent) => {
-        if (event.event === 'dad-conflict' || event.event === 'arp-conflict') {
+        if (event.event === 'dad-conflict' || event.event === 'arp-conflict' || event.event === 'nd-conflict') {
           log.warn(`address conflict on ${event.address} (${event.event}) with ${event.from}`, { address: event.address, from: event.from });
         } else {
           const { event: name, ...fields } = event;

@@ -56,4 +56,6 @@ export type HostLogEvent =
   | { readonly event: 'dad-conflict'; readonly address: string; readonly from: string }
   | { readonly event: 'address-ready'; readonly address: string }
   | { readonly event: 'arp-conflict'; readonly address: string; readonly from: string }
+  /** A neighbor advertisement for one of our addresses in use, from another node (RFC 4862 §5.4.4). */
+  | { readonly event: 'nd-conflict'; readonly address: string; readonly from: string }
   | { readonly event: 'pmtu'; readonly destination: string; readonly mtu: number };

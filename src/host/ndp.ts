@@ -88,7 +88,11 @@ export class Ndp {
     const own = this.stack.ownIpv6(na.target);
     if (own !== undefined) {
       if (na.targetLinkAddr !== undefined && macEquals(na.targetLinkAddr, this.stack.mac)) return undefined;
-      this.duplicate(own, `an advertisement from ${na.targetLinkAddr === undefined ? 'an unknown node' : formatMac(na.targetLinkAddr)}`);
+      const from = na.targetLinkAddr === undefined ? 'an unknown node' : formatMac(na.targetLinkAddr);
+      // RFC 4862 §5.4.4: the advertisement decides DAD for a tentative address. An address in
+      // use stays in use; the conflict is reported (Linux ndisc_recv_na only warns).
+      if (own.state === 'tentative') this.duplicate(own, `an advertisement from ${from}`);
+      else if (own.state === 'preferred') this.stack.logEvent({ event: 'nd-conflict', address: formatIpv6Address(own.address), from });
       return undefined;
     }
     if (na.targetLinkAddr === undefined) {
