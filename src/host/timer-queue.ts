@@ -21,6 +21,12 @@ export class TimerQueue<T extends TimedItem> {
   private heap: HeapEntry<T>[] = [];
   private timer: TimerHandle | undefined;
   private armedAt = Infinity;
+  /**
+   * Entries made stale (item cancelled, or re-queued earlier) and not yet popped. Each holds
+   * its item (a closed connection and its buffers) until its deadline, which can be hours away
+   * (keepalive): past half the heap they are swept out.
+   */
+  private stale = 0;
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -31,14 +37,18 @@ export class TimerQueue<T extends TimedItem> {
   /** Makes sure `item` is woken at `deadline` (or earlier). */
   schedule(item: T, deadline: number): void {
     if (!(deadline < item.queuedAt)) return;
+    const superseded = item.queuedAt !== Infinity;
     item.queuedAt = deadline;
     this.push({ at: deadline, item });
+    if (superseded) this.noteStale();
     if (deadline < this.armedAt) this.arm(deadline);
   }
 
   /** Forgets `item` (its stale heap entries are skipped when they surface). */
   cancel(item: T): void {
+    if (item.queuedAt === Infinity) return;
     item.queuedAt = Infinity;
+    this.noteStale();
   }
 
   get size(): number {
@@ -47,6 +57,7 @@ export class TimerQueue<T extends TimedItem> {
 
   clear(): void {
     this.heap = [];
+    this.stale = 0;
     if (this.timer !== undefined) this.scheduler.clearTimer(this.timer);
     this.timer = undefined;
     this.armedAt = Infinity;
@@ -67,12 +78,25 @@ export class TimerQueue<T extends TimedItem> {
       if (top === undefined || top.at > now) break;
       this.pop();
       // A stale entry: the item was re-queued earlier or cancelled.
-      if (top.item.queuedAt !== top.at) continue;
+      if (top.item.queuedAt !== top.at) {
+        if (this.stale > 0) this.stale--;
+        continue;
+      }
       top.item.queuedAt = Infinity;
       this.fire(top.item);
     }
     const next = this.heap[0];
     if (next !== undefined) this.arm(next.at);
+  }
+
+  private noteStale(): void {
+    this.stale++;
+    if (this.stale > 64 && 2 * this.stale > this.heap.length) {
+      // Keep the live entries; a sorted array is a valid min-heap. The armed timer stays: if
+      // it is now early, run() finds nothing due and re-arms.
+      this.heap = this.heap.filter((e) => e.item.queuedAt === e.at).sort((a, b) => a.at - b.at);
+      this.stale = 0;
+    }
   }
 
   private push(entry: HeapEntry<T>): void {
