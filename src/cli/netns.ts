@@ -77,8 +77,14 @@ export async function claimNetns(name: string, tap: string): Promise<NetnsClaim>
     await ip(['netns', 'add', name]);
     owned = true;
   }
-  if (owned) writeOwner(name, { pid: process.pid, tap });
-  await ip(['link', 'set', 'lo', 'up'], name);
+  try {
+    if (owned) writeOwner(name, { pid: process.pid, tap });
+    await ip(['link', 'set', 'lo', 'up'], name);
+  } catch (error) {
+    // The caller registers the release only once we return: undo what this run set up here.
+    if (owned) await releaseNetns({ name, owned, note }).catch(() => undefined);
+    throw error;
+  }
   return { name, owned, note };
 }
 
