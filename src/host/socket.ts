@@ -132,6 +132,13 @@ export class TcpSocket extends Duplex {
    * the connection stays open. 0 turns it off. node:http uses it for keep-alive timeouts.
    */
   setTimeout(ms: number, callback?: () => void): this {
+    // node:net's validation (getTimerDuration): a NaN would re-arm a 1 ms timer forever.
+    if (typeof ms !== 'number') {
+      throw Object.assign(new TypeError(`The "msecs" argument must be of type number. Received type ${typeof ms}`), { code: 'ERR_INVALID_ARG_TYPE' });
+    }
+    if (!(ms >= 0) || !Number.isFinite(ms)) {
+      throw Object.assign(new RangeError(`The value of "msecs" is out of range. It must be a non-negative finite number. Received ${ms}`), { code: 'ERR_OUT_OF_RANGE' });
+    }
     if (callback !== undefined) {
       if (ms === 0) this.removeListener('timeout', callback);
       else this.once('timeout', callback);

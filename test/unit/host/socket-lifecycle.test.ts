@@ -66,4 +66,16 @@ describe('host socket lifecycle', () => {
     expect(timeouts).toBe(2);
     sock.destroy();
   });
+
+  it('setTimeout rejects what node:net rejects (negative, NaN, Infinity, non-numbers)', () => {
+    const n = net();
+    const sock = n.a.connect({ host: '198.18.0.2', port: 7 });
+    sock.on('error', () => undefined);
+    for (const bad of [-1, Number.NaN, Infinity]) {
+      expect(() => sock.setTimeout(bad), String(bad)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    }
+    expect(() => sock.setTimeout('5' as unknown as number)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(sock.timeout).toBeUndefined();
+    sock.destroy();
+  });
 });
