@@ -169,7 +169,7 @@ export class HostStack implements BindableProtocol {
       {
         solicit: (address, unicastTo) => sendArpRequest(this, address, unicastTo),
         transmit: (frame, info) => this.transmitFrame(frame, info),
-        dropped: (reason) => this.stats.txDrops.count(reason),
+        dropped: (reason, frame) => this.neighborDropped(reason, frame),
       },
       (a) => a,
       options.neighbor,
@@ -180,7 +180,7 @@ export class HostStack implements BindableProtocol {
       {
         solicit: (address, unicastTo) => this.ndp.sendSolicitation(address, unicastTo),
         transmit: (frame, info) => this.transmitFrame(frame, info),
-        dropped: (reason) => this.stats.txDrops.count(reason),
+        dropped: (reason, frame) => this.neighborDropped(reason, frame),
       },
       ipv6Key,
       options.neighbor,
@@ -228,6 +228,24 @@ export class HostStack implements BindableProtocol {
     this.ndCache.clear();
     if (this.reasmTimer !== undefined) this.scheduler.clearTimer(this.reasmTimer);
     this.reasmTimer = undefined;
+  }
+
+  /**
+   * A frame that waited for address resolution is dropped. When resolution failed, the
+   * transport hears of it as a destination unreachable, as RFC 4861 §7.2.2 requires (Linux
+   * does the same for ARP): a connection attempt fails with EHOSTUNREACH instead of
+   * retransmitting its SYN into the void until it times out. Reported on a microtask: the
+   * drop may happen inside an engine's transmit (cache eviction), which must not be re-entered.
+   */
+  private neighborDropped(reason: 'neigh-queue-full' | 'neigh-resolution-failed', frame: Uint8Array): void {
+    this.stats.txDrops.count(reason);
+    if (reason !== 'neigh-resolution-failed' || !carriesTcp(frame)) return;
+    const ethertype = ((frame[12] as number) << 8) | (frame[13] as number);
+    const packet = frame.subarray(ETHERNET_HEADER_LEN);
+    queueMicrotask(() => {
+      if (ethertype === ETHERTYPE_IPV4) this.tcp.icmpError4(packet, 'EHOSTUNREACH');
+      else this.tcp.icmpError6(packet, 'EHOSTUNREACH');
+    });
   }
 
   private expireReassembly(): void {

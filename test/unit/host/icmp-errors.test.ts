@@ -88,4 +88,20 @@ describe('ICMP errors about TCP connections', () => {
       expect(c.connected()).toBe(false);
     });
   }
+
+  for (const family of [4, 6] as const) {
+    it(`IPv${family}: a connection attempt to an on-link address nobody answers fails with EHOSTUNREACH once resolution fails (RFC 4861 §7.2.2)`, async () => {
+      const n = net();
+      const sock = n.a.connect({ host: family === 4 ? '198.18.0.9' : '2001:2::9', port: 7 });
+      const errors: string[] = [];
+      let closed = false;
+      sock.on('error', (e: NodeJS.ErrnoException) => errors.push(e.code ?? '?'));
+      sock.on('close', () => (closed = true));
+      // Three solicitations a second apart (MAX_MULTICAST_SOLICIT, RETRANS_TIMER), then the error.
+      await n.run(3500);
+      expect(errors).toEqual(['EHOSTUNREACH']);
+      expect(closed).toBe(true);
+      expect(n.a.tcp.connectionCount).toBe(0);
+    });
+  }
 });
