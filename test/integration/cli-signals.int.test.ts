@@ -66,7 +66,7 @@ describePrivileged('Ctrl-C cleans up', () => {
 
   it('chimney fetch interrupted while connecting removes the namespace it created and exits 130', async () => {
     // 198.18.0.9 does not exist: the connection attempt waits on address resolution.
-    const r = await interrupted(['fetch', 'http://198.18.0.9/', '-o', '/dev/null', '--tap', TAP, '--netns', NS, '--dad', '0', '--timeout', '60000'], 2000);
+    const r = await interrupted(['fetch', 'http://198.18.0.9/', '-o', '/dev/null', '--tap', TAP, '--netns', NS, '--dad', '0', '--timeout', '60000'], 1000);
     expect(r.stderr).toMatch(/interrupted by SIGINT/);
     expect(r.code).toBe(130);
     expect(existsSync(`/run/netns/${NS}`)).toBe(false);
