@@ -261,7 +261,13 @@ export function buildProgram(): Command {
     .option(
       '--serve <kind:port>',
       'serve echo, discard, chargen or http on the host stack (repeatable)',
-      (value: string, previous: ServiceSpec[]) => [...previous, parseServiceSpec(value)],
+      (value: string, previous: ServiceSpec[]) => {
+        const spec = parseServiceSpec(value);
+        // Both services share the host stack's TCP ports: the second would fail to listen after 'ready'.
+        const taken = previous.find((p) => p.port === spec.port);
+        if (taken !== undefined) throw new UserError(`--serve: port ${spec.port} is given twice (${taken.kind}:${taken.port}, ${value})`);
+        return [...previous, spec];
+      },
       [] as ServiceSpec[],
     )
     .action(async (flags: NetworkFlags & { serve: ServiceSpec[] }) => {
