@@ -227,6 +227,12 @@ export class TcpSocket extends Duplex {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
+    if (this.connecting && !this.destroyed) {
+      // node:net defers _final until connected: 'finish' never comes before 'connect', and a
+      // connection that fails (destroyed with the error) never finishes.
+      this.once('connect', () => this._final(callback));
+      return;
+    }
     if (!this.tcb.gone && !this.engineClosed) this.layer.withEngine(this.tcb, (e) => e.shutdown());
     callback();
   }
@@ -304,6 +310,13 @@ export class TcpSocket extends Duplex {
         return;
       case 'closed':
         this.engineClosed = true;
+        if (this.connecting) {
+          // Aborted before the handshake completed, without an error (the stack stopped):
+          // there is no stream to end gracefully; its deferred _final would wait forever.
+          this.connecting = false;
+          this.destroy();
+          return;
+        }
         // Data still queued in the engine was acknowledged to the peer: hand it over first.
         this.pull();
         if (!this.endPushed && this.peerFin) this.pull();

@@ -78,4 +78,39 @@ describe('host socket lifecycle', () => {
     expect(sock.timeout).toBeUndefined();
     sock.destroy();
   });
+
+  it("end() while connecting: 'finish' follows 'connect', and a refused connection never finishes (node:net _final)", async () => {
+    const n = net();
+    n.b.createServer((s) => s.resume()).listen(7);
+    const track = (sock: TcpSocket): string[] => {
+      const seen: string[] = [];
+      for (const e of ['connect', 'finish', 'error', 'close']) sock.on(e, (x: unknown) => seen.push(e === 'error' ? `error:${(x as NodeJS.ErrnoException).code}` : e));
+      return seen;
+    };
+    const ok = n.a.connect({ host: '198.18.0.2', port: 7 });
+    const okSeen = track(ok);
+    ok.resume();
+    ok.end('request');
+    const refused = n.a.connect({ host: '198.18.0.2', port: 8 });
+    const refusedSeen = track(refused);
+    refused.end('request');
+    await n.run(100);
+    expect(okSeen.slice(0, 2)).toEqual(['connect', 'finish']);
+    expect(refusedSeen).toEqual(['error:ECONNREFUSED', 'close']);
+    ok.destroy();
+  });
+
+  it('a connecting socket closes when the stack stops', async () => {
+    const n = net({ latencyMs: 20 });
+    n.b.createServer((s) => s.resume()).listen(7);
+    const sock = n.a.connect({ host: '198.18.0.2', port: 7 });
+    sock.end('request');
+    let closed = false;
+    sock.on('close', () => (closed = true));
+    sock.on('error', () => undefined);
+    await n.tick();
+    n.a.stop();
+    await n.run(10);
+    expect(closed).toBe(true);
+  });
 });
