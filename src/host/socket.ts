@@ -306,6 +306,8 @@ export class TcpSocket extends Duplex {
         return;
       case 'error':
         this.engineClosed = true;
+        // node:net: a failed connect is no longer connecting when 'error' is emitted.
+        this.connecting = false;
         this.destroy(errnoError(event.code, this.tcb));
         return;
       case 'closed':

@@ -113,4 +113,15 @@ describe('host socket lifecycle', () => {
     await n.run(10);
     expect(closed).toBe(true);
   });
+
+  it('a refused connection is no longer connecting and its readyState is closed', async () => {
+    const n = net();
+    const sock = n.a.connect({ host: '198.18.0.2', port: 8 });
+    let closed = false;
+    sock.on('error', () => undefined);
+    sock.on('close', () => (closed = true));
+    await n.until(() => closed, 1000);
+    expect(sock.connecting).toBe(false);
+    expect(sock.readyState).toBe('closed');
+  });
 });
