@@ -168,7 +168,8 @@ export class TcpLayer {
     this.learnCaps();
     const base = family === 4 ? this.config4 : this.config6;
     const ipHeader = family === 4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN;
-    const mss = Math.min(base.mss, this.stack.mtu - ipHeader - 20);
+    // A per-connection MSS may lower ours further; the interface MTU bounds it either way.
+    const mss = Math.min(overrides?.mss ?? base.mss, this.stack.mtu - ipHeader - 20);
     const lso = this.stack.lowerAttributes?.taskOffload;
     const lsoOk = lso !== undefined && (family === 4 ? lso.lsoV2Ipv4 : lso.lsoV2Ipv6);
     const tsoMaxBytes = lsoOk && base.tsoMaxBytes !== 0 ? Math.min(base.tsoMaxBytes, lso.lsoMaxOffloadSize) : lsoOk ? lso.lsoMaxOffloadSize : 0;

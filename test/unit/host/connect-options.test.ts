@@ -22,4 +22,16 @@ describe('host connect options', () => {
       expect(() => n.a.connect({ host: '198.18.0.2', port: 7, localPort }), String(localPort)).toThrow(expect.objectContaining({ code: 'ERR_SOCKET_BAD_PORT' }));
     }
   });
+
+  it('honours a per-connection MSS below the interface MTU (connect and createServer tcp options)', async () => {
+    const n = net();
+    let accepted: import('../../../src/host/socket.js').TcpSocket | undefined;
+    n.b.createServer({ tcp: { mss: 1000 } }, (s) => (accepted = s)).listen(7);
+    const sock = n.a.connect({ host: '198.18.0.2', port: 7, tcp: { mss: 536 } });
+    sock.on('error', () => undefined);
+    await n.until(() => accepted !== undefined && !sock.connecting, 1000);
+    expect(accepted?.info().peerMss).toBe(536);
+    expect(sock.info().peerMss).toBe(1000);
+    sock.destroy();
+  });
 });
