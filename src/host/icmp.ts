@@ -31,7 +31,7 @@ import {
   parseIcmpv6,
   type Icmpv6Repr,
 } from '../wire/icmpv6.js';
-import { IP_PROTO_ICMP, IP_PROTO_ICMPV6 } from '../wire/ip-proto.js';
+import { IP_PROTO_ICMP, IP_PROTO_ICMPV6, IP_PROTO_TCP } from '../wire/ip-proto.js';
 import { IPV4_HEADER_LEN, IPV4_MIN_MTU, emitIpv4Header, ipv4EmitReprOf, ipv4HeaderLength, type Ipv4Repr } from '../wire/ipv4.js';
 import { IPV6_HEADER_LEN, IPV6_MIN_MTU, type Ipv6Repr } from '../wire/ipv6.js';
 import type { HostStack } from './stack.js';
@@ -74,8 +74,13 @@ export class Icmp4 {
     let mtu = nextHopMtu !== 0 ? nextHopMtu : plateauBelow(totalLength);
     if (mtu < IPV4_MIN_MTU) mtu = IPV4_MIN_MTU;
     if (mtu >= this.stack.mtu) return undefined;
+    // About TCP: believed only when TCP accepts the quoted segment as one of ours in flight.
+    if ((invoking[9] as number) === IP_PROTO_TCP) {
+      const verdict = this.stack.tcp.pathMtuChanged4(invoking, mtu);
+      if (verdict !== undefined) return verdict;
+    }
     if (this.stack.pathCache.learn4(dst, mtu)) this.stack.logEvent({ event: 'pmtu', destination: formatIpv4Address(dst), mtu });
-    return this.stack.tcp.pathMtuChanged4(invoking, mtu);
+    return undefined;
   }
 
   sendPortUnreachable(ip: Ipv4Repr): void {
@@ -158,8 +163,12 @@ export class Icmp6 {
     const dst = invoking.slice(24, 40);
     const mtu = Math.max(IPV6_MIN_MTU, reported);
     if (mtu >= this.stack.mtu) return undefined;
+    if ((invoking[6] as number) === IP_PROTO_TCP) {
+      const verdict = this.stack.tcp.pathMtuChanged6(invoking, mtu);
+      if (verdict !== undefined) return verdict;
+    }
     if (this.stack.pathCache.learn6(dst, mtu)) this.stack.logEvent({ event: 'pmtu', destination: formatIpv6Address(dst), mtu });
-    return this.stack.tcp.pathMtuChanged6(invoking, mtu);
+    return undefined;
   }
 
   sendPortUnreachable(ip: Ipv6Repr, packet: Uint8Array): void {

@@ -666,16 +666,26 @@ export class TcpLayer {
     return undefined;
   }
 
+  /**
+   * A fragmentation-needed quoting one of our segments. Acted on (and learned by the caller
+   * into the path cache) only when the quoted sequence number is one we have sent and not
+   * seen acknowledged (RFC 5927 §4.1, as Linux tcp_v4_err): a forged message could otherwise
+   * shrink the MSS of any connection whose ports it can guess.
+   */
   pathMtuChanged4(invoking: Uint8Array, mtu: number): DropReason | undefined {
     const tcb = this.fromInvoking4(invoking);
-    if (tcb === undefined) return undefined;
+    if (tcb === undefined) return 'tcp-no-socket';
+    const ihl = ((invoking[0] as number) & 0x0f) * 4;
+    if (!tcb.engine.icmpSequenceAcceptable(seq(u32(invoking, ihl + 4)))) return 'tcp-icmp-outside-window';
     this.withEngine(tcb, (e) => e.setPathMtu(mtu, IPV4_HEADER_LEN));
     return undefined;
   }
 
+  /** The same for ICMPv6 packet-too-big (RFC 8201 §5.2 asks the same validation). */
   pathMtuChanged6(invoking: Uint8Array, mtu: number): DropReason | undefined {
     const tcb = this.fromInvoking6(invoking);
-    if (tcb === undefined) return undefined;
+    if (tcb === undefined) return 'tcp-no-socket';
+    if (!tcb.engine.icmpSequenceAcceptable(seq(u32(invoking, 44)))) return 'tcp-icmp-outside-window';
     this.withEngine(tcb, (e) => e.setPathMtu(mtu, IPV6_HEADER_LEN));
     return undefined;
   }

@@ -2459,6 +2459,9 @@ export class TcpConnection {
   info(): TcpInfo {
     return {
       state: this._state,
+      sndUna: this.sndUna,
+      sndMax: this.sndMax,
+      rcvNxt: this.rcvNxt,
       congestionControl: this.cc.name,
       caState: this.caState,
       mss: this.mss,

@@ -184,6 +184,11 @@ export type TcpInputVerdict = DropReason | undefined;
 /** A snapshot like Linux `struct tcp_info` (values in milliseconds and bytes). */
 export interface TcpInfo {
   readonly state: TcpState;
+  /** The sequence space (not in Linux TCP_INFO; here for debugging and tools that quote segments). */
+  readonly sndUna: number;
+  /** Highest sequence number sent (chimney SndMax). */
+  readonly sndMax: number;
+  readonly rcvNxt: number;
   readonly congestionControl: CongestionControlName;
   readonly caState: 'open' | 'disorder' | 'recovery' | 'loss';
   readonly mss: number;

@@ -342,18 +342,28 @@ describe('host TCP: SYN cookies and path MTU', () => {
     const srv = server as TcpSocket;
     expect(srv.info().mss).toBe(1448);
     // A router on the path says 1280: B receives the error about its own segment to A.
-    const quote = new Uint8Array(28);
-    emitIpv4Header({ src: parseIpv4Address('198.18.0.2') as number, dst: parseIpv4Address('198.18.0.1') as number, protocol: 6, ttl: 64, payloadLength: 1448 + 32 }, quote, 0);
-    quote.set([srv.localPort >> 8, srv.localPort & 0xff, sock.localPort >> 8, sock.localPort & 0xff], 20);
-    const icmp = { kind: 'dest-unreachable' as const, code: 4, nextHopMtu: 1280, invoking: quote };
-    const frame = new Uint8Array(14 + 20 + icmpLength(icmp));
-    emitEthernetHeader({ dst: Uint8Array.of(2, 0, 0, 0, 0, 2), src: Uint8Array.of(2, 0, 0, 0, 0, 1), ethertype: 0x0800 }, frame, 0);
-    emitIpv4Header({ src: parseIpv4Address('198.18.0.1') as number, dst: parseIpv4Address('198.18.0.2') as number, protocol: 1, ttl: 64, payloadLength: icmpLength(icmp) }, frame, 14);
-    emitIcmp(icmp, frame, 34);
-    n.linkB.deliverNow([frame]);
-    expect(srv.info().mss).toBe(1280 - 20 - 20 - 12);
+    const fragNeeded = (seqNumber: number): Uint8Array => {
+      const quote = new Uint8Array(28);
+      emitIpv4Header({ src: parseIpv4Address('198.18.0.2') as number, dst: parseIpv4Address('198.18.0.1') as number, protocol: 6, ttl: 64, payloadLength: 1448 + 32 }, quote, 0);
+      quote.set([srv.localPort >> 8, srv.localPort & 0xff, sock.localPort >> 8, sock.localPort & 0xff], 20);
+      quote.set([seqNumber >>> 24, (seqNumber >>> 16) & 0xff, (seqNumber >>> 8) & 0xff, seqNumber & 0xff], 24);
+      const icmp = { kind: 'dest-unreachable' as const, code: 4, nextHopMtu: 1280, invoking: quote };
+      const frame = new Uint8Array(14 + 20 + icmpLength(icmp));
+      emitEthernetHeader({ dst: Uint8Array.of(2, 0, 0, 0, 0, 2), src: Uint8Array.of(2, 0, 0, 0, 0, 1), ethertype: 0x0800 }, frame, 0);
+      emitIpv4Header({ src: parseIpv4Address('198.18.0.1') as number, dst: parseIpv4Address('198.18.0.2') as number, protocol: 1, ttl: 64, payloadLength: icmpLength(icmp) }, frame, 14);
+      emitIcmp(icmp, frame, 34);
+      return frame;
+    };
     const data = pattern(1 << 20, 3);
-    srv.end(data);
+    srv.write(data.subarray(0, 100_000));
+    // A forged message quoting a sequence number we never sent is ignored (RFC 5927 §4.1).
+    n.linkB.deliverNow([fragNeeded((srv.info().sndMax + 1_000_000) >>> 0)]);
+    expect(srv.info().mss).toBe(1448);
+    expect(n.b.pathCache.mtu4(parseIpv4Address('198.18.0.1') as number)).toBeUndefined();
+    // A router on the path says 1280 about a segment in flight.
+    n.linkB.deliverNow([fragNeeded(srv.info().sndUna)]);
+    expect(srv.info().mss).toBe(1280 - 20 - 20 - 12);
+    srv.end(data.subarray(100_000));
     let ended = false;
     sock.on('end', () => (ended = true));
     await n.until(() => ended);
