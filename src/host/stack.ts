@@ -265,19 +265,24 @@ export class HostStack implements BindableProtocol {
     try {
       reason = this.receiveFrame(frame, info);
     } catch (error) {
-      // A bug, not bad input: parsers are total. Count the frame and keep the process alive,
-      // but make the failure loud in tests (rethrown on the next turn would kill the process).
-      this.internalErrors++;
-      this.lastInternalError = error;
+      // A bug, not bad input: parsers are total, and application exceptions are rethrown on
+      // their own turn by the TCP layer. Count the frame and keep the process alive; tests
+      // assert that this counter stays at zero.
+      this.noteInternalError(error);
       reason = 'internal-error';
     }
     if (reason === undefined) this.stats.rxHandled++;
     else this.stats.drops.count(reason);
   }
 
-  /** Exceptions thrown by the stack's own code while processing a frame (each is a bug). */
+  /** Exceptions thrown by the stack's own code (each is a bug); the process survives them. */
   internalErrors = 0;
   lastInternalError: unknown;
+
+  noteInternalError(error: unknown): void {
+    this.internalErrors++;
+    this.lastInternalError = error;
+  }
 
   receiveComplete(): void {
     this.tcp.flush();

@@ -566,8 +566,13 @@ export class TcpLayer {
         for (const tcb of list) {
           tcb.dirty = false;
           if (tcb.gone) continue;
-          tcb.engine.poll();
-          this.schedule(tcb);
+          try {
+            tcb.engine.poll();
+            this.schedule(tcb);
+          } catch (error) {
+            // A bug in the engine: count it and keep serving every other connection.
+            this.stack.noteInternalError(error);
+          }
         }
       } finally {
         this.depth--;
@@ -608,11 +613,25 @@ export class TcpLayer {
     if (this.depth === 0) this.drainEvents();
   }
 
+  /**
+   * Delivers queued engine events to sockets and servers, that is, to application code. An
+   * exception from the application is not the stack's: it must neither lose the other events
+   * of the batch nor be counted as a dropped frame. It is rethrown on its own turn, where Node
+   * reports it as an uncaught exception exactly as it would from a node:net handler.
+   */
   private drainEvents(): void {
     while (this.pending.length > 0) {
       const batch = this.pending;
       this.pending = [];
-      for (const { tcb, event } of batch) this.dispatch(tcb, event);
+      for (const { tcb, event } of batch) {
+        try {
+          this.dispatch(tcb, event);
+        } catch (error) {
+          queueMicrotask(() => {
+            throw error;
+          });
+        }
+      }
     }
   }
 

@@ -371,3 +371,35 @@ describe('host TCP: SYN cookies and path MTU', () => {
     expect(n.b.pathCache.mtu4(parseIpv4Address('198.18.0.1') as number)).toBe(1280);
   });
 });
+
+describe('host sockets: application exceptions', () => {
+  it("an exception in a 'data' handler surfaces as uncaught, and the stack neither counts a dropped frame nor loses later events", async () => {
+    const n = net();
+    const uncaught: unknown[] = [];
+    const onUncaught = (e: unknown): void => void uncaught.push(e);
+    process.prependListener('uncaughtException', onUncaught);
+    try {
+      let ended = false;
+      n.b.createServer((s) => {
+        let first = true;
+        s.on('data', () => {
+          if (first) {
+            first = false;
+            throw new Error('application bug');
+          }
+        });
+        s.on('end', () => (ended = true));
+      }).listen(24);
+      const sock = n.a.connect({ host: '198.18.0.2', port: 24 });
+      sock.write('one');
+      await n.run(5);
+      sock.end('two');
+      await n.until(() => ended);
+      expect(uncaught.map((e) => (e as Error).message)).toEqual(['application bug']);
+      expect(n.b.internalErrors).toBe(0);
+      expect(n.b.stats.drops.get('internal-error')).toBe(0);
+    } finally {
+      process.removeListener('uncaughtException', onUncaught);
+    }
+  });
+});
