@@ -30,6 +30,7 @@ import { VNET_F_NEEDS_CSUM, VNET_GSO_NONE, VNET_GSO_TCPV4, VNET_GSO_TCPV6, type 
 import { TcpConnection, resetFor } from '../tcp/connection.js';
 import { IsnGenerator } from '../tcp/isn.js';
 import { decodeSynCookie, encodeSynCookie, synCookieSynAck } from '../tcp/syn-cookie.js';
+import { DEFAULT_PEER_MSS_IPV4, DEFAULT_PEER_MSS_IPV6 } from '../tcp/negotiation.js';
 import type { TcpConfig, TcpEvent, TcpHooks, TcpSegmentOut } from '../tcp/types.js';
 import { seq } from '../wire/seq.js';
 import type { HostStack } from './stack.js';
@@ -157,8 +158,8 @@ export class TcpLayer {
     this.isn = new IsnGenerator(stack.secret.subarray(0, 16), stack.scheduler);
     this.cookieSecret = stack.secret.subarray(16, 32);
     this.timers = new TimerQueue(stack.scheduler, (tcb) => this.fire(tcb));
-    this.config4 = stack.tcpConfig;
-    this.config6 = stack.tcpConfig;
+    this.config4 = { ...stack.tcpConfig, defaultPeerMss: DEFAULT_PEER_MSS_IPV4 };
+    this.config6 = { ...stack.tcpConfig, defaultPeerMss: DEFAULT_PEER_MSS_IPV6 };
     this.csumInfo4 = { flags: VNET_F_NEEDS_CSUM, gsoType: VNET_GSO_NONE, hdrLen: 0, gsoSize: 0, csumStart: ETHERNET_HEADER_LEN + IPV4_HEADER_LEN, csumOffset: TCP_CHECKSUM_OFFSET };
     this.csumInfo6 = { flags: VNET_F_NEEDS_CSUM, gsoType: VNET_GSO_NONE, hdrLen: 0, gsoSize: 0, csumStart: ETHERNET_HEADER_LEN + IPV6_HEADER_LEN, csumOffset: TCP_CHECKSUM_OFFSET };
   }

@@ -20,7 +20,7 @@ import type { Random } from '../wire/random.js';
 import { inWindow, seq, seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, u32Diff, u32Lt, type Seq } from '../wire/seq.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type TcpOptions, type TcpRepr, type TcpSackBlock } from '../wire/tcp.js';
 import { createCongestionControl, type CongestionControl } from './congestion/index.js';
-import { chooseWindowScale, clampWindowScale, DEFAULT_PEER_MSS, TIMESTAMPS_OPTION_LEN } from './negotiation.js';
+import { chooseWindowScale, clampWindowScale, TIMESTAMPS_OPTION_LEN } from './negotiation.js';
 import {
   TCP_FLAG_KEEP_ALIVE_ENABLED,
   TCP_FLAG_NAGLING_ENABLED,
@@ -175,7 +175,7 @@ export class TcpConnection {
   private sndWindowScale = 0;
   /** Shift applied to windows we advertise (Rcv.Wind.Shift). */
   private rcvWindowScale = 0;
-  private peerMss = DEFAULT_PEER_MSS;
+  private peerMss: number;
   /** Largest TCP segment (header without options plus data) the path carries; 0 when unknown. */
   private pathMssLimit = 0;
   /** Effective send MSS: payload bytes per segment (RFC 9293 §3.7.1, after options). */
@@ -345,8 +345,9 @@ export class TcpConnection {
     this.keepAliveIdleMs = c.keepAlive.idleMs;
     this.keepAliveIntervalMs = c.keepAlive.intervalMs;
     this.keepAliveProbeLimit = c.keepAlive.probes;
-    this.mss = Math.max(MIN_MSS, Math.min(c.mss, DEFAULT_PEER_MSS));
-    this.rcvMss = Math.min(c.mss, DEFAULT_PEER_MSS);
+    this.peerMss = c.defaultPeerMss;
+    this.mss = Math.max(MIN_MSS, Math.min(c.mss, c.defaultPeerMss));
+    this.rcvMss = Math.min(c.mss, c.defaultPeerMss);
     this.reassembly = new Reassembly(c.reassemblyLimitBytes);
     this.rtt = new RttEstimator(c.rtoInitialMs, c.rtoMinMs, c.rtoMaxMs, 1000 / c.ticksPerSecond);
     this.rackEnabled = c.rack;
@@ -1028,7 +1029,7 @@ export class TcpConnection {
   /** Takes the peer's SYN options: MSS, window scale, SACK-permitted, timestamps (RFC 9293 §3.7.1, RFC 7323, RFC 2018). */
   private negotiate(o: TcpOptions, now: number): void {
     const c = this.config;
-    this.peerMss = Math.max(MIN_MSS, o.mss ?? DEFAULT_PEER_MSS);
+    this.peerMss = Math.max(MIN_MSS, o.mss ?? c.defaultPeerMss);
     this.wsEnabled = c.windowScaling && o.windowScale !== undefined;
     if (this.wsEnabled) {
       this.sndWindowScale = clampWindowScale(o.windowScale ?? 0);
@@ -1044,7 +1045,7 @@ export class TcpConnection {
       this.tsRecentTime = now;
     }
     this.updateMss();
-    this.rcvMss = Math.max(MIN_MSS, Math.min(c.mss, DEFAULT_PEER_MSS));
+    this.rcvMss = Math.max(MIN_MSS, Math.min(c.mss, c.defaultPeerMss));
   }
 
   /** SYN-RECEIVED and an acceptable ACK of our SYN (RFC 9293 §3.10.7.4 fifth check). */

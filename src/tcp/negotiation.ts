@@ -4,8 +4,10 @@
  */
 import { TCP_MAX_WINDOW_SCALE } from '../wire/tcp.js';
 
-/** RFC 9293 §3.7.1: without an MSS option the peer is assumed to take 536-byte segments. */
-export const DEFAULT_PEER_MSS = 536;
+/** RFC 9293 §3.7.1: without an MSS option an IPv4 peer is assumed to take 536-byte segments. */
+export const DEFAULT_PEER_MSS_IPV4 = 536;
+/** RFC 9293 §3.7.1: the same for IPv6, 1280 − 60. */
+export const DEFAULT_PEER_MSS_IPV6 = 1220;
 
 /** Bytes of a timestamps option as sent on every segment (NOP NOP TS, RFC 7323 Appendix A). */
 export const TIMESTAMPS_OPTION_LEN = 12;

@@ -15,7 +15,7 @@
  */
 import { seq, seqAdd, type Seq } from '../wire/seq.js';
 import { TCP_ACK, TCP_RST, TCP_SYN, type TcpOptions, type TcpRepr } from '../wire/tcp.js';
-import { chooseWindowScale, clampWindowScale, DEFAULT_PEER_MSS } from './negotiation.js';
+import { chooseWindowScale, clampWindowScale } from './negotiation.js';
 import { sipHash24, sipKey } from './siphash.js';
 import type { TcpConfig } from './types.js';
 
@@ -41,7 +41,7 @@ export interface SynCookieTuple {
 }
 
 /** The subset of the configuration a cookie depends on. */
-export type SynCookieConfig = Pick<TcpConfig, 'mss' | 'rcvBufSize' | 'windowScaling' | 'sack' | 'timestamps' | 'ticksPerSecond'>;
+export type SynCookieConfig = Pick<TcpConfig, 'mss' | 'defaultPeerMss' | 'rcvBufSize' | 'windowScaling' | 'sack' | 'timestamps' | 'ticksPerSecond'>;
 
 /** What the listener puts in its SYN-ACK for a cookie. */
 export interface SynCookie {
@@ -74,7 +74,7 @@ export function cookieTsClock(nowMs: number, ticksPerSecond: number): number {
 /** Builds the cookie for a received SYN. `secret` is 16 bytes. */
 export function encodeSynCookie(secret: Uint8Array, nowMs: number, tuple: SynCookieTuple, syn: TcpRepr, config: SynCookieConfig): SynCookie {
   const table = mssTable(tuple);
-  const offered = syn.options.mss ?? DEFAULT_PEER_MSS;
+  const offered = syn.options.mss ?? config.defaultPeerMss;
   let index = 0;
   for (let i = table.length - 1; i >= 0; i--) {
     if ((table[i] as number) <= offered) {

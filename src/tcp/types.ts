@@ -39,6 +39,11 @@ export interface TcpKeepAliveConfig {
 export interface TcpConfig {
   /** MSS we advertise and the most we send per segment before the peer's MSS is known (from the interface MTU). */
   readonly mss: number;
+  /**
+   * The peer's MSS when its SYN carries no MSS option (RFC 9293 §3.7.1 SHLD-5/MUST-15): 536 for
+   * IPv4, 1220 for IPv6. The engine does not know the IP version; the host sets it per family.
+   */
+  readonly defaultPeerMss: number;
   /** Receive buffer in bytes: the largest window we advertise. */
   readonly rcvBufSize: number;
   /** Send buffer in bytes (the host applies backpressure against it; the engine reports it in info()). */
@@ -91,6 +96,7 @@ export interface TcpConfig {
 
 export const DEFAULT_TCP_CONFIG: TcpConfig = Object.freeze({
   mss: 1460,
+  defaultPeerMss: 536,
   rcvBufSize: 1 << 20,
   sndBufSize: 1 << 20,
   windowScaling: true,
