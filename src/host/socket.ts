@@ -220,10 +220,22 @@ export class TcpSocket extends Duplex {
     this.admit(callback);
   }
 
-  /** Completes a write now if the send buffer has room, or when acknowledgements make room. */
+  /**
+   * Completes a write now if the send buffer has room, or when acknowledgements make room.
+   * Before the handshake completes it waits for 'connect' (as node:net does), so a connection
+   * that fails calls it back with the error instead of success.
+   */
   private admit(callback: (error?: Error | null) => void): void {
-    if (this.tcb.engine.sendQueueLength < this.tcb.sndBufSize) callback();
+    if (!this.connecting && this.tcb.engine.sendQueueLength < this.tcb.sndBufSize) callback();
     else this.pendingWrite = callback;
+  }
+
+  private releaseWrite(): void {
+    const pending = this.pendingWrite;
+    if (pending !== undefined && this.tcb.engine.sendQueueLength < this.tcb.sndBufSize) {
+      this.pendingWrite = undefined;
+      pending();
+    }
   }
 
   override _final(callback: (error?: Error | null) => void): void {
@@ -285,6 +297,7 @@ export class TcpSocket extends Duplex {
         this.connecting = false;
         this.emit('connect');
         this.emit('ready');
+        this.releaseWrite();
         return;
       case 'readable':
         this.pull();
@@ -293,14 +306,9 @@ export class TcpSocket extends Duplex {
         this.peerFin = true;
         this.pull();
         return;
-      case 'acked': {
-        const pending = this.pendingWrite;
-        if (pending !== undefined && this.tcb.engine.sendQueueLength < this.tcb.sndBufSize) {
-          this.pendingWrite = undefined;
-          pending();
-        }
+      case 'acked':
+        this.releaseWrite();
         return;
-      }
       case 'fin-acked':
       case 'state':
         return;

@@ -124,4 +124,24 @@ describe('host socket lifecycle', () => {
     expect(sock.connecting).toBe(false);
     expect(sock.readyState).toBe('closed');
   });
+
+  it("write() while connecting calls back after 'connect', and with the error when the connection is refused (node:net)", async () => {
+    const n = net({ latencyMs: 5 });
+    n.b.createServer((s) => s.resume()).listen(7);
+    const order: string[] = [];
+    const ok = n.a.connect({ host: '198.18.0.2', port: 7 });
+    ok.on('connect', () => order.push('connect'));
+    ok.write('request', (err) => order.push(err ? `write:${(err as NodeJS.ErrnoException).code}` : 'write'));
+    const refused = n.a.connect({ host: '198.18.0.2', port: 8 });
+    const refusedOutcome: string[] = [];
+    refused.on('error', (e: NodeJS.ErrnoException) => refusedOutcome.push(`error:${e.code}`));
+    refused.write('request', (err) => refusedOutcome.push(err ? `write:${(err as NodeJS.ErrnoException).code}` : 'write'));
+    await n.tick();
+    expect(order).toEqual([]);
+    await n.run(100);
+    expect(order).toEqual(['connect', 'write']);
+    expect(refusedOutcome).toContain('write:ECONNREFUSED');
+    expect(refusedOutcome).not.toContain('write');
+    ok.destroy();
+  });
 });
