@@ -1,7 +1,7 @@
 /** The `--serve http` service over the host stack, against requests a hostile or broken peer sends. */
 import { describe, expect, it } from 'vitest';
 import { startService } from '../../../src/cli/services.js';
-import { net } from '../host/review-net.js';
+import { net } from '../host/sim-net.js';
 
 describe('--serve http', () => {
   it('answers a request-target that is not a valid URL with 400 and keeps serving', async () => {

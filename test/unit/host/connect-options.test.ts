@@ -1,6 +1,6 @@
 /** connect() options against node:net semantics. */
 import { describe, expect, it } from 'vitest';
-import { net } from './review-net.js';
+import { net } from './sim-net.js';
 
 describe('host connect options', () => {
   it('treats localPort 0 as "any port", as node:net does', async () => {

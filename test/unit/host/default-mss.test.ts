@@ -9,7 +9,7 @@ import { emitIpv4Header, ipv4PseudoHeaderSum } from '../../../src/wire/ipv4.js';
 import { emitIpv6Header, ipv6PseudoHeaderSum } from '../../../src/wire/ipv6.js';
 import { emitTcp, TCP_SYN, type TcpRepr } from '../../../src/wire/tcp.js';
 import { seq } from '../../../src/wire/seq.js';
-import { net } from './review-net.js';
+import { net } from './sim-net.js';
 
 const A_MAC = Uint8Array.of(2, 0, 0, 0, 0, 1);
 const B_MAC = Uint8Array.of(2, 0, 0, 0, 0, 2);

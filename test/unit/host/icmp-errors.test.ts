@@ -11,7 +11,7 @@ import { emitIcmpv6, icmpv6Length } from '../../../src/wire/icmpv6.js';
 import { emitIpv4Header } from '../../../src/wire/ipv4.js';
 import { emitIpv6Header } from '../../../src/wire/ipv6.js';
 import type { TcpSocket } from '../../../src/host/socket.js';
-import { net, type Net } from './review-net.js';
+import { net, type Net } from './sim-net.js';
 
 const A_MAC = Uint8Array.of(2, 0, 0, 0, 0, 1);
 const B_MAC = Uint8Array.of(2, 0, 0, 0, 0, 2);

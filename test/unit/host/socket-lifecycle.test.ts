@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { TcpSocket } from '../../../src/host/socket.js';
-import { net, pattern } from './review-net.js';
+import { net, pattern } from './sim-net.js';
 
 describe('host socket lifecycle', () => {
   it('an accepted socket is not connecting and its readyState is open', async () => {

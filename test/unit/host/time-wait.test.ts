@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { TCP_SYN } from '../../../src/wire/tcp.js';
 import { buildL4Frame } from '../../helpers/build-frames.js';
-import { net } from './review-net.js';
+import { net } from './sim-net.js';
 
 describe('host TCP: SYN to a connection in TIME-WAIT', () => {
   it('keeps the TIME-WAIT of an active opener (no listener) and sends no RST', async () => {

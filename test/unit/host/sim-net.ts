@@ -1,11 +1,12 @@
 /**
- * Two host stacks back to back over a simulated link in simulated time (the harness of
- * sockets.test.ts, shared by the lifecycle tests).
+ * Two host stacks back to back over a simulated link in simulated time, optionally with the
+ * impairment stage on A's side: the harness of the host socket tests.
  */
 import { parseIpv4Address, parseIpv6Address } from '../../../src/wire/addr.js';
 import { SimScheduler } from '../../../src/wire/clock.js';
 import { SeededRandom } from '../../../src/wire/random.js';
 import { SimLink } from '../../../src/link/sim-link.js';
+import { ImpairLink, type ImpairConfig } from '../../../src/link/impair.js';
 import type { Link } from '../../../src/link/link.js';
 import { OffloadTarget } from '../../../src/target/target.js';
 import { bindProtocol } from '../../../src/ndis/binding.js';
@@ -43,11 +44,14 @@ export function makeStack(scheduler: SimScheduler, link: Link, n: number, tcp: P
   return stack;
 }
 
-export function net(options: { latencyMs?: number; tcp?: Partial<TcpConfig> } = {}): Net {
+export function net(options: { latencyMs?: number; impair?: ImpairConfig; tcp?: Partial<TcpConfig>; vnet?: boolean } = {}): Net {
   const scheduler = new SimScheduler();
-  const [linkA, linkB] = SimLink.pair(scheduler, { latencyMs: options.latencyMs ?? 0.05, vnet: false });
-  const a = makeStack(scheduler, linkA, 1, options.tcp);
+  const [linkA, linkB] = SimLink.pair(scheduler, { latencyMs: options.latencyMs ?? 0.05, vnet: options.vnet ?? false });
+  const la: Link = options.impair === undefined ? linkA : new ImpairLink(linkA, scheduler, options.impair);
+  const a = makeStack(scheduler, la, 1, options.tcp);
   const b = makeStack(scheduler, linkB, 2, options.tcp);
+  // Streams and the stack's end-of-turn flush run on the microtask and immediate queues:
+  // let them run between every millisecond of simulated time.
   const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
   const run = async (ms: number): Promise<void> => {
     const end = scheduler.now() + ms;
