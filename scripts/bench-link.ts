@@ -300,8 +300,13 @@ async function runOurs(config: ConfigName, run: number): Promise<Omit<RunResult,
 
 // ---- the C baseline -----------------------------------------------------------------------------
 
-function runBaseline(config: ConfigName): Baseline | undefined {
-  if (tempDir === undefined) return undefined;
+/**
+ * One run of the C relay (the anchors' script with RUNS=1). main() alternates it with ours run
+ * by run, so a drift of the machine's speed over the minutes of a benchmark (seen here: the
+ * same relay 20% apart ten minutes later) falls on both sides of the ratio alike.
+ */
+function runBaselineOnce(config: ConfigName): Baseline {
+  const dir = tempDir as string;
   const vnet = config === 'vnet' ? '1' : '0';
   const tag = `relay-batch-vnet${vnet}-mtu1500`;
   const env = {
@@ -309,30 +314,41 @@ function runBaseline(config: ConfigName): Baseline | undefined {
     MODE: 'batch',
     VNET: vnet,
     MTU: '1500',
-    // The same number of runs as ours, so both medians come from equally many samples.
-    RUNS: String(RUNS),
+    RUNS: '1',
     SECS: String(SECONDS),
     QUIET_WAIT: String(QUIET_WAIT),
     MAX_ATTEMPTS: String(ATTEMPTS),
   };
-  log(`baseline ${config}: MODE=batch VNET=${vnet} MTU=1500 RUNS=${RUNS} SECS=${SECONDS} ./02-tap-relay.sh`);
-  sh('bash', [join(tempDir, '02-tap-relay.sh')], { env, cwd: tempDir, timeoutMs: RUNS * ATTEMPTS * (QUIET_WAIT + SECONDS + 60) * 1000 });
-  const summary = readFileSync(join(tempDir, 'results', 'summary.txt'), 'utf8');
+  sh('bash', [join(dir, '02-tap-relay.sh')], { env, cwd: dir, timeoutMs: ATTEMPTS * (QUIET_WAIT + SECONDS + 60) * 1000 });
+  const summary = readFileSync(join(dir, 'results', 'summary.txt'), 'utf8');
   const line = summary
     .split('\n')
     .filter((l) => l.startsWith(`${tag}:`))
     .pop();
   const gbps = Number(/median=([\d.]+)/.exec(line ?? '')?.[1]);
-  if (!Number.isFinite(gbps)) throw new Error(`baseline ${config}: no median for ${tag} in results/summary.txt`);
-  const details = readFileSync(join(tempDir, 'results', `${tag}.txt`), 'utf8').trim().split('\n');
-  const fps = details.map((d) => Number(/frames\/s=([\d.]+)/.exec(d)?.[1])).filter(Number.isFinite);
-  const cpu = details.map((d) => Number(/relayCPU=([\d.]+)s/.exec(d)?.[1])).filter(Number.isFinite);
-  for (const d of details) log(`  C relay: ${d}`);
+  if (!Number.isFinite(gbps)) throw new Error(`baseline ${config}: no result for ${tag} in results/summary.txt`);
+  const detail = readFileSync(join(dir, 'results', `${tag}.txt`), 'utf8').trim().split('\n').pop() ?? '';
+  const fps = Number(/frames\/s=([\d.]+)/.exec(detail)?.[1]);
+  const cpu = Number(/relayCPU=([\d.]+)s/.exec(detail)?.[1]);
+  log(`  C relay: ${detail}`);
   return {
     gbps,
+    framesPerSec: Number.isFinite(fps) ? fps : undefined,
+    cpuPct: Number.isFinite(cpu) ? (cpu / SECONDS) * 100 : undefined,
+    disturbed: detail.includes('DISTURBED'),
+  };
+}
+
+function medianBaseline(runs: Baseline[]): Baseline | undefined {
+  if (runs.length === 0) return undefined;
+  const defined = (xs: (number | undefined)[]): number[] => xs.filter((x): x is number => x !== undefined);
+  const fps = defined(runs.map((r) => r.framesPerSec));
+  const cpu = defined(runs.map((r) => r.cpuPct));
+  return {
+    gbps: median(runs.map((r) => r.gbps)),
     framesPerSec: fps.length > 0 ? median(fps) : undefined,
-    cpuPct: cpu.length > 0 ? (median(cpu) / SECONDS) * 100 : undefined,
-    disturbed: details.some((d) => d.includes('DISTURBED')),
+    cpuPct: cpu.length > 0 ? median(cpu) : undefined,
+    disturbed: runs.some((r) => r.disturbed),
   };
 }
 
@@ -357,6 +373,10 @@ async function main(): Promise<void> {
   const rows: { config: ConfigName; ours: RunResult; baseline: Baseline | undefined }[] = [];
   for (const config of CONFIGS) {
     const results: RunResult[] = [];
+    const baselines: Baseline[] = [];
+    if (tempDir !== undefined && !args['skip-baseline']) {
+      log(`baseline ${config}: MODE=batch VNET=${config === 'vnet' ? 1 : 0} MTU=1500 RUNS=1 SECS=${SECONDS} ./02-tap-relay.sh after each of our runs`);
+    }
     for (let run = 1; run <= RUNS; run++) {
       let r: RunResult | undefined;
       for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
@@ -374,6 +394,11 @@ async function main(): Promise<void> {
         if (!r.disturbed) break;
       }
       results.push(r as RunResult);
+      if (tempDir !== undefined && !args['skip-baseline']) {
+        const b = runBaselineOnce(config);
+        baselines.push(b);
+        log(`${config} run ${run}: ours / C relay = ${((r as RunResult).gbps / b.gbps).toFixed(2)}`);
+      }
     }
     const pick = (f: (r: RunResult) => number): number => median(results.map(f));
     const ours: RunResult = {
@@ -390,7 +415,7 @@ async function main(): Promise<void> {
       disturbed: results.some((r) => r.disturbed),
       foreign: '',
     };
-    const baseline = args['skip-baseline'] ? undefined : runBaseline(config);
+    const baseline = medianBaseline(baselines);
     if (baseline !== undefined) {
       log(`baseline ${config}: ${baseline.gbps.toFixed(3)} Gbit/s, ${fmt(baseline.framesPerSec, 0)} frames/s, CPU ${fmt(baseline.cpuPct, 0)}%${baseline.disturbed ? ' (DISTURBED)' : ''}`);
     }
@@ -411,7 +436,7 @@ async function main(): Promise<void> {
         `${ratio === undefined ? 'n/a' : `${(ratio * 100).toFixed(0)} %`} | ≥${(aims[config] * 100).toFixed(0)} % |`,
     );
   }
-  process.stdout.write(`\n${lines.join('\n')}\n\n(median of ${RUNS} run(s) of iperf3 -t ${SECONDS}; frames/s = frames read from both TAPs / ${SECONDS} s)\n`);
+  process.stdout.write(`\n${lines.join('\n')}\n\n(median of ${RUNS} run(s) of iperf3 -t ${SECONDS}, ours and the C relay alternating; frames/s = frames read from both TAPs / ${SECONDS} s)\n`);
 }
 
 main()
