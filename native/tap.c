@@ -89,7 +89,6 @@ static const struct errno_entry ERRNOS[] = {
     {ENOSPC, "ENOSPC", "no space left on device"},
     {ERANGE, "ERANGE", "result out of range"},
     {ENAMETOOLONG, "ENAMETOOLONG", "name too long"},
-    {ENOSYS, "ENOSYS", "function not implemented"},
     {EBADFD, "EBADFD", "file descriptor in bad state"},
     {EMSGSIZE, "EMSGSIZE", "message too long"},
     {EOPNOTSUPP, "EOPNOTSUPP", "operation not supported"},
@@ -107,16 +106,18 @@ static void errno_describe(int num, const char **name, const char **text, char *
       return;
     }
   }
-  /* libuv knows the names of the rest of the common errnos (it uses -errno on Unix). */
-  uv_err_name_r(-num, fallback, fallback_len);
+  /* libuv knows the names and texts of the rest of the common errnos (it uses -errno on Unix). */
+  size_t half = fallback_len / 2;
+  uv_err_name_r(-num, fallback, half);
+  uv_strerror_r(-num, fallback + half, fallback_len - half);
   *name = fallback;
-  *text = "system error";
+  *text = fallback + half;
 }
 
 /* Builds an Error shaped like Node's system errors for `errnum` (positive) from `syscall` on `device`. */
 static int make_system_error(napi_env env, int errnum, const char *syscall, const char *device, napi_value *out) {
   const char *name, *text;
-  char fallback[64];
+  char fallback[160];
   errno_describe(errnum, &name, &text, fallback, sizeof fallback);
   char msg[256];
   if (device != NULL && device[0] != '\0') {

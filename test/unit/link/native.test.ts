@@ -121,6 +121,9 @@ describe('system errors', () => {
     const e = native.systemError(110, 'write', 'chntapA');
     expect(e).toBeInstanceOf(Error);
     expect(e.code).toBe('ETIMEDOUT');
+    // Outside the table, libuv gives both the name and the text.
+    expect(e.message).toBe("ETIMEDOUT: connection timed out, write on TAP device 'chntapA'");
+    expect(native.systemError(38, 'ioctl', 'chntapA').message).toBe("ENOSYS: function not implemented, ioctl on TAP device 'chntapA'");
   });
 });
 
