@@ -59,8 +59,12 @@ const CSUM_MANGLED_0 = 0xffff;
 /**
  * Finishes the checksum of a frame marked NEEDS_CSUM, in place: the ones' complement sum over
  * frame[csumStart..] goes into the 16-bit field at csumStart + csumOffset, which on entry holds
- * the folded pseudo-header sum (virtio spec §5.1.6.2; Linux `skb_checksum_help`, which also
- * writes a zero result as 0xffff). Frames without NEEDS_CSUM are left alone.
+ * the folded pseudo-header sum (virtio spec §5.1.6.2). A result of zero is written as 0xffff
+ * only in UDP's checksum field (csumOffset 6), where zero means "no checksum" (RFC 768);
+ * TCP's (16) and ICMP's (2) keep 0x0000, the value a full computation gives and the one our
+ * own emitters and segmentGso write. (Linux `skb_checksum_help` writes 0xffff for every
+ * protocol; equal in ones' complement, but tshark reports it on TCP.) Frames without
+ * NEEDS_CSUM are left alone.
  *
  * Returns a drop reason when the offsets point outside the frame, undefined otherwise.
  */
@@ -70,7 +74,7 @@ export function completeChecksum(frame: Uint8Array, vnet: VnetHeader): DropReaso
   const field = start + vnet.csumOffset;
   if (field + 2 > frame.length) return 'vnet-bad-csum-offsets';
   const checksum = finishChecksum(sum16(frame, start, frame.length - start));
-  put16be(frame, field, checksum === 0 ? CSUM_MANGLED_0 : checksum);
+  put16be(frame, field, checksum === 0 && vnet.csumOffset === UDP_CHECKSUM_OFFSET ? CSUM_MANGLED_0 : checksum);
   return undefined;
 }
 

@@ -84,6 +84,33 @@ describe('completeChecksum', () => {
     expect(checkFrame(partial.frame).l4ChecksumOk).toBe(true);
   });
 
+  /** A payload whose full checksum folds to zero: the first word absorbs the checksum (RFC 1071). */
+  function zeroSumPayload(spec: L4FrameSpec, offset: number): Uint8Array {
+    const built = buildL4Frame({ ...spec, checksum: 'full' });
+    const c = ((built.frame[built.l4 + offset] as number) << 8) | (built.frame[built.l4 + offset + 1] as number);
+    const payload = spec.payload.slice();
+    let w = (((payload[0] as number) << 8) | (payload[1] as number)) + c;
+    w = (w & 0xffff) + (w >>> 16);
+    payload[0] = w >>> 8;
+    payload[1] = w & 0xff;
+    return payload;
+  }
+
+  for (const [protocol, offset, want] of [
+    ['tcp', 16, 0x0000],
+    ['udp', 6, 0xffff],
+  ] as const) {
+    it(`a ${protocol.toUpperCase()} checksum that folds to zero is written as 0x${want.toString(16).padStart(4, '0')} (0xffff only where zero means "none", RFC 768)`, () => {
+      const base: L4FrameSpec = { ipVersion: 4, protocol, payload: patternPayload(200) };
+      const spec = { ...base, payload: zeroSumPayload(base, offset) };
+      const partial = buildL4Frame({ ...spec, checksum: 'partial' });
+      const vnet: VnetHeader = { ...VNET_NONE, flags: VNET_F_NEEDS_CSUM, csumStart: partial.l4, csumOffset: offset };
+      expect(completeChecksum(partial.frame, vnet)).toBeUndefined();
+      expect(((partial.frame[partial.l4 + offset] as number) << 8) | (partial.frame[partial.l4 + offset + 1] as number)).toBe(want);
+      expect(checkFrame(partial.frame).l4ChecksumOk).toBe(true);
+    });
+  }
+
   it('leaves a frame without NEEDS_CSUM untouched', () => {
     const built = buildL4Frame({ ipVersion: 4, payload: patternPayload(10), checksum: 'zero' });
     const before = toHex(built.frame);
