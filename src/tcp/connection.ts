@@ -1750,7 +1750,8 @@ export class TcpConnection {
     if (s !== this.sndUna && !seqLt(s, seqAdd(this.sndUna, this.sndWnd))) return undefined;
     const recordEnd = map.endOf(i);
     const dataEnd = seqAdd(this.sndDataBase, this.sendQueue.length);
-    let len = Math.min(segMss, seqDiff(recordEnd, s));
+    // One original segment at most: a capture can then credit the resent bytes (see SendMap).
+    let len = Math.min(segMss, seqDiff(map.boundaryAfter(i, s), s));
     const dataLeft = seqDiff(dataEnd, s);
     if (len > dataLeft) len = dataLeft > 0 ? dataLeft : 0;
     const fin = this.finSent && seqAdd(s, len) === dataEnd && seqLt(dataEnd, recordEnd);
@@ -1812,7 +1813,10 @@ export class TcpConnection {
     // The data part ends at the record's end, or one before it when the record holds the FIN.
     const fin = this.finSent && seqGt(recordEnd, dataEnd);
     const top = fin ? dataEnd : recordEnd;
+    // The last segment as it was sent (or its last MSS when the MSS has shrunk since).
     let s = seqAdd(top, -segMss);
+    const lastOriginal = map.boundaryAtOrBelow(i, seqAdd(top, -1));
+    if (seqLt(s, lastOriginal)) s = lastOriginal;
     if (seqLt(s, recordStart)) s = recordStart;
     const len = seqDiff(top, s);
     if (len <= 0 && !fin) return undefined;
@@ -1882,7 +1886,7 @@ export class TcpConnection {
         this.rttStart = now;
       }
       // New data starts at SND.MAX (retransmissions end at or below it).
-      this.sendMap.append(this.sndMax, end, now);
+      this.sendMap.append(this.sndMax, end, now, 0, gso > 0 ? gso : len);
       this.sndMax = end;
     }
     if (fin) this.finSent = true;

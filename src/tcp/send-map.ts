@@ -10,7 +10,11 @@
  * one set of flags. New data sent at the same instant as the previous record extends it, so a
  * burst sent by one poll() is one record and the bulk path costs a few array writes per
  * burst, not an object per segment. A record is split where a SACK block, an ACK or a
- * retransmission ends inside it. Storage is parallel typed arrays with a moving head,
+ * retransmission ends inside it. Each record also keeps the grid its segments were cut on
+ * (origin and segment size), so retransmissions can follow the original segment boundaries
+ * as Linux's do (its retransmission queue holds the segments as sent): a retransmission that
+ * straddles two originals, one of which never reached the wire, is one a capture tool cannot
+ * credit, and it reports the peer's ACK of it as an ACK of an unseen segment. Storage is parallel typed arrays with a moving head,
  * compacted and grown in place (no allocation per segment).
  *
  * Counters are kept incrementally so RFC 6675 pipe is O(1): pipe = (SND.MAX - SND.UNA)
@@ -47,6 +51,9 @@ export class SendMap {
   private ends = NO_U32;
   private times = NO_F64;
   private flags = NO_U8;
+  /** The grid each record's segments were cut on: boundaries at origin + k * cut; cut 0 = unknown. */
+  private origins = NO_U32;
+  private cuts = NO_U32;
   /** Records live in [head, tail). */
   private head = 0;
   private tail = 0;
@@ -103,6 +110,29 @@ export class SendMap {
   }
 
   /**
+   * The first original segment boundary above `s` in record `i` (its end when the grid is
+   * unknown): a retransmission starting at `s` should not reach past it.
+   */
+  boundaryAfter(i: number, s: Seq): Seq {
+    const end = this.ends[i] as Seq;
+    const cut = this.cuts[i] as number;
+    if (cut === 0) return end;
+    const origin = this.origins[i] as number;
+    const b = ((origin + (Math.floor(seqDiff(s, origin as Seq) / cut) + 1) * cut) >>> 0) as Seq;
+    return seqLt(b, end) ? b : end;
+  }
+
+  /** The last original segment boundary at or below `s` in record `i` (its start when the grid is unknown). */
+  boundaryAtOrBelow(i: number, s: Seq): Seq {
+    const start = this.starts[i] as Seq;
+    const cut = this.cuts[i] as number;
+    if (cut === 0) return start;
+    const origin = this.origins[i] as number;
+    const b = ((origin + Math.floor(seqDiff(s, origin as Seq) / cut) * cut) >>> 0) as Seq;
+    return seqGt(b, start) ? b : start;
+  }
+
+  /**
    * Nothing outstanding is SACKed or was ever retransmitted: then every outstanding range was
    * sent after everything delivered so far, and RACK can find nothing lost (the common case
    * of a loss-free ACK clock, checked before walking the map).
@@ -117,12 +147,22 @@ export class SendMap {
   }
 
   /**
-   * New data [start, end) sent at `now` (start is the current top). Extends the last record
-   * when it was sent at the same instant and is plain new data; otherwise appends.
+   * New data [start, end) sent at `now` (start is the current top), cut into wire segments of
+   * `cut` bytes from `start` (the segment's length, or the GSO size of a super-segment; 0 when
+   * not known). Extends the last record when it was sent at the same instant, is plain new
+   * data and starts on the last record's grid; otherwise appends.
    */
-  append(start: Seq, end: Seq, now: number, flags = 0): void {
+  append(start: Seq, end: Seq, now: number, flags = 0, cut = 0): void {
     const last = this.tail - 1;
-    if (last >= this.head && this.times[last] === now && this.flags[last] === 0 && this.ends[last] === start) {
+    if (
+      last >= this.head &&
+      this.times[last] === now &&
+      this.flags[last] === 0 &&
+      this.ends[last] === start &&
+      cut !== 0 &&
+      this.cuts[last] === cut &&
+      seqDiff(start, this.origins[last] as Seq) % cut === 0
+    ) {
       this.ends[last] = end;
       return;
     }
@@ -132,6 +172,8 @@ export class SendMap {
     this.ends[i] = end;
     this.times[i] = now;
     this.flags[i] = flags;
+    this.origins[i] = start;
+    this.cuts[i] = cut;
   }
 
   /**
@@ -438,12 +480,16 @@ export class SendMap {
       this.ends.copyWithin(i + 2, i + 1, this.tail);
       this.times.copyWithin(i + 2, i + 1, this.tail);
       this.flags.copyWithin(i + 2, i + 1, this.tail);
+      this.origins.copyWithin(i + 2, i + 1, this.tail);
+      this.cuts.copyWithin(i + 2, i + 1, this.tail);
     }
     this.tail++;
     this.starts[i + 1] = at;
     this.ends[i + 1] = this.ends[i] as number;
     this.times[i + 1] = this.times[i] as number;
     this.flags[i + 1] = this.flags[i] as number;
+    this.origins[i + 1] = this.origins[i] as number;
+    this.cuts[i + 1] = this.cuts[i] as number;
     this.ends[i] = at;
   }
 
@@ -460,6 +506,8 @@ export class SendMap {
         this.ends.copyWithin(0, h, this.tail);
         this.times.copyWithin(0, h, this.tail);
         this.flags.copyWithin(0, h, this.tail);
+        this.origins.copyWithin(0, h, this.tail);
+        this.cuts.copyWithin(0, h, this.tail);
         this.head = 0;
         this.tail = live;
       } else {
@@ -477,14 +525,20 @@ export class SendMap {
     const ends = new Uint32Array(cap);
     const times = new Float64Array(cap);
     const flags = new Uint8Array(cap);
+    const origins = new Uint32Array(cap);
+    const cuts = new Uint32Array(cap);
     starts.set(this.starts.subarray(from, this.tail));
     ends.set(this.ends.subarray(from, this.tail));
     times.set(this.times.subarray(from, this.tail));
     flags.set(this.flags.subarray(from, this.tail));
+    origins.set(this.origins.subarray(from, this.tail));
+    cuts.set(this.cuts.subarray(from, this.tail));
     this.starts = starts;
     this.ends = ends;
     this.times = times;
     this.flags = flags;
+    this.origins = origins;
+    this.cuts = cuts;
     this.head -= from;
     this.tail -= from;
   }

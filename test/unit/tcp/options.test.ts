@@ -37,7 +37,7 @@ describe('MSS (RFC 9293 §3.7.1, RFC 6691)', () => {
     expect(h.conn.info().mss).toBe(1448);
   });
 
-  it('lowers the MSS to the path MTU and retransmits in-flight data at the new size', () => {
+  it('lowers the MSS to the path MTU and retransmits in-flight data at the new size, segment by original segment', () => {
     const h = negotiate({ mss: 1460 });
     h.conn.write(new Uint8Array(2920));
     h.poll();
@@ -46,9 +46,12 @@ describe('MSS (RFC 9293 §3.7.1, RFC 6691)', () => {
     h.conn.setPathMtu(1280, 20);
     expect(h.conn.info().mss).toBe(1240);
     h.poll();
+    // Each original segment is resent in pieces of the new size, never two originals in one
+    // retransmission (as Linux fragments its queued segments, tcp_fragment).
     h.expect({ seq: ISS + 1, len: 1240 });
-    h.expect({ seq: ISS + 1241, len: 1240 });
-    h.expect({ seq: ISS + 2481, len: 440 });
+    h.expect({ seq: ISS + 1241, len: 220 });
+    h.expect({ seq: ISS + 1461, len: 1240 });
+    h.expect({ seq: ISS + 2701, len: 220 });
     // No congestion response to a PMTU change (RFC 1191 §6.5).
     expect(h.conn.info().cwnd).toBeGreaterThanOrEqual(10 * 1240);
   });

@@ -153,6 +153,21 @@ describe('tail loss probe (RFC 8985 §7)', () => {
     expect(i.unacked).toBe(0);
   });
 
+  it('probes with the tail segment as it was sent, not the last MSS of the stream (which would reach into the segment before)', () => {
+    // 9,500 bytes: nine 1000-byte segments and a 500-byte tail, all sent in one turn (one
+    // merged record in the send map).
+    const { h, t0 } = sender({ bytes: 9500 });
+    expect(h.sent.map((x) => x.payload.length)).toEqual([1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 500]);
+    h.sent.length = 0;
+    h.runUntil(t0 + RTT);
+    h.send(ACK(PEER + 1, D(8)));
+    const probe = h.nextSegmentWithin(1000);
+    // The 500-byte tail again: a capture sees the probe cover exactly what the lost tail
+    // covered, so it can tell what a later ACK acknowledges.
+    expect(probe.seqNumber).toBe(D(9));
+    expect(probe.payload.length).toBe(500);
+  });
+
   it('waits for the worst-case delayed ACK when one segment is in flight', () => {
     const { h, t0 } = sender();
     h.sent.length = 0;

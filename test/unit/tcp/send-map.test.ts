@@ -30,13 +30,47 @@ describe('SendMap records', () => {
   it('extends the last record for new data sent at the same instant, and starts a new one otherwise', () => {
     const m = new SendMap();
     m.reset(S(0));
-    m.append(S(0), S(1), 5);
-    m.append(S(1), S(3), 5);
-    m.append(S(3), S(4), 6);
+    m.append(S(0), S(1), 5, 0, 1000);
+    // A 2000-byte super-segment cut at 1000, on the same grid: the same record.
+    m.append(S(1), S(3), 5, 0, 1000);
+    m.append(S(3), S(4), 6, 0, 1000);
     expect(records(m)).toEqual([
       [0, 3000, 5, 0],
       [3000, 4000, 6, 0],
     ]);
+  });
+
+  it('keeps the grid segments were cut on: a segment of another size or off the grid starts a new record', () => {
+    const A = (n: number): Seq => seqAdd(seq(BASE), n);
+    const rel = (x: Seq): number => (x - BASE) >>> 0;
+    const m = new SendMap();
+    m.reset(S(0));
+    m.append(S(0), S(1), 5, 0, 1000);
+    m.append(S(1), A(1500), 5, 0, 1000); // a short tail: on the grid, so it extends the record
+    m.append(A(1500), A(2500), 5, 0, 1000); // starts off the grid
+    m.append(A(2500), A(3488), 5, 0, 988); // another size
+    expect(records(m)).toEqual([
+      [0, 1500, 5, 0],
+      [1500, 2500, 5, 0],
+      [2500, 3488, 5, 0],
+    ]);
+    // Boundaries inside the first record: 1000 and its end.
+    expect(rel(m.boundaryAfter(m.first, S(0)))).toBe(1000);
+    expect(rel(m.boundaryAfter(m.first, A(999)))).toBe(1000);
+    expect(rel(m.boundaryAfter(m.first, S(1)))).toBe(1500);
+    expect(rel(m.boundaryAtOrBelow(m.first, A(1499)))).toBe(1000);
+    expect(rel(m.boundaryAtOrBelow(m.first, A(999)))).toBe(0);
+    // A split keeps the grid: the upper half still has its boundary at 1000.
+    m.markLostBelow(A(400), false);
+    const upper = m.find(A(400));
+    expect(rel(m.startOf(upper))).toBe(400);
+    expect(rel(m.boundaryAfter(upper, A(400)))).toBe(1000);
+    // Without a known grid a record is one range.
+    const u = new SendMap();
+    u.reset(S(0));
+    u.append(S(0), S(3), 5, 0, 0);
+    expect(rel(u.boundaryAfter(u.first, S(1)))).toBe(3000);
+    expect(rel(u.boundaryAtOrBelow(u.first, S(2)))).toBe(0);
   });
 
   it('removes acknowledged records, trims a partly acknowledged one, and reports each newly delivered range once', () => {
