@@ -26,6 +26,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Link } from '../src/link/link.js';
 import { TapLink } from '../src/link/tap-link.js';
+import { intArg } from './bench/args.js';
 
 const NS_A = 'chn-a';
 const NS_B = 'chn-b';
@@ -87,12 +88,6 @@ if (args.help) {
   --attempts N       repeat a run disturbed by foreign CPU load up to N times (default 3)
 `);
   process.exit(0);
-}
-
-function intArg(name: string, raw: string | undefined, min: number, max: number): number {
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v < min || v > max) throw new Error(`--${name} must be an integer in [${min}, ${max}], got ${String(raw)}`);
-  return v;
 }
 
 const SECONDS = intArg('seconds', args.seconds, 1, 30);

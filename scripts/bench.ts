@@ -59,6 +59,7 @@ import type { TcpSocket } from '../src/host/socket.js';
 import type { TcpInfo } from '../src/tcp/types.js';
 import { diffSnapshots, forceGc, getGc, snapshotIds, type HeapSplit } from './bench/heap.js';
 import { PhaseProfiler, formatAllocSummary, formatProfileSummary, summarizeAlloc, summarizeProfile, type AllocSummary, type ProfileSummary } from './bench/profile.js';
+import { intArg } from './bench/args.js';
 
 // ---- configuration ------------------------------------------------------------------------------
 
@@ -135,12 +136,6 @@ if (args.help) {
   --verbose            print every step
 `);
   process.exit(0);
-}
-
-function intArg(name: string, raw: string | undefined, min: number, max: number): number {
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v < min || v > max) throw new Error(`--${name} must be an integer in [${min}, ${max}], got ${String(raw)}`);
-  return v;
 }
 
 const SECONDS = intArg('seconds', args.seconds, 1, 30);

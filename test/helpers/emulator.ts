@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/cli/emulator.js';
 import { createLogger } from '../../src/cli/log.js';
-import type { CleanupStack } from './tap-netns.js';
+import { spawnBounded, type CleanupStack } from './tap-netns.js';
 
 export interface TestEmulatorOptions extends Partial<EmulatorOptions> {
   readonly tap: string;
@@ -90,12 +90,8 @@ export interface Peer {
 
 /** A long-running peer program in the namespace, killed on cleanup (and after `timeoutMs`). */
 export function spawnPeer(netns: string, argv: readonly string[], cleanup: CleanupStack, timeoutMs = 120_000): Peer {
-  const child = spawn('ip', ['netns', 'exec', netns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
   const waiters: { re: RegExp; resolve: () => void }[] = [];
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    stdout += d;
+  const peer = spawnBounded('ip', ['netns', 'exec', netns, ...argv], timeoutMs, cleanup, (stdout) => {
     for (const w of [...waiters]) {
       if (w.re.test(stdout)) {
         waiters.splice(waiters.indexOf(w), 1);
@@ -103,30 +99,15 @@ export function spawnPeer(netns: string, argv: readonly string[], cleanup: Clean
       }
     }
   });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const exited = new Promise<ShResult>((resolve) => {
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? (signal !== null ? 128 : -1), stdout, stderr });
-    });
-  });
-  const kill = (): void => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  };
-  cleanup.defer(async () => {
-    kill();
-    await exited;
-  });
   return {
-    exited,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    kill,
+    exited: peer.done,
+    stdout: peer.stdout,
+    stderr: peer.stderr,
+    kill: peer.kill,
     waitFor(re, ms = 10_000) {
-      if (re.test(stdout)) return Promise.resolve();
+      if (re.test(peer.stdout())) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`peer did not print ${re} within ${ms} ms; stdout: ${stdout} stderr: ${stderr}`)), ms);
+        const t = setTimeout(() => reject(new Error(`peer did not print ${re} within ${ms} ms; stdout: ${peer.stdout()} stderr: ${peer.stderr()}`)), ms);
         waiters.push({
           re,
           resolve: () => {
@@ -134,9 +115,9 @@ export function spawnPeer(netns: string, argv: readonly string[], cleanup: Clean
             resolve();
           },
         });
-        void exited.then((r) => {
+        void peer.done.then((r) => {
           clearTimeout(t);
-          reject(new Error(`peer exited (${r.code}) before printing ${re}; stdout: ${stdout} stderr: ${stderr}`));
+          reject(new Error(`peer exited (${r.code}) before printing ${re}; stdout: ${r.stdout} stderr: ${r.stderr}`));
         });
       });
     },

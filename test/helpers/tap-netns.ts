@@ -68,15 +68,24 @@ export function removeStaleLink(name: string): void {
 
 export interface Spawned {
   readonly done: Promise<RunResult>;
+  /** What the process has printed so far. */
+  stdout(): string;
+  stderr(): string;
   kill(): void;
 }
 
-/** Starts a peer process that is killed after `timeoutMs` at the latest; registers its kill. */
-export function spawnBounded(cmd: string, args: readonly string[], timeoutMs: number, cleanup: CleanupStack): Spawned {
+/**
+ * Starts a peer process that is killed after `timeoutMs` at the latest; registers its kill.
+ * `onStdout` hears the whole of stdout so far after each chunk.
+ */
+export function spawnBounded(cmd: string, args: readonly string[], timeoutMs: number, cleanup: CleanupStack, onStdout?: (stdout: string) => void): Spawned {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+    onStdout?.(stdout);
+  });
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const done = new Promise<RunResult>((resolve) => {
@@ -96,7 +105,7 @@ export function spawnBounded(cmd: string, args: readonly string[], timeoutMs: nu
     kill();
     await done;
   });
-  return { done, kill };
+  return { done, stdout: () => stdout, stderr: () => stderr, kill };
 }
 
 /** Resolves when `cond()` holds, polling every 5 ms; rejects after `timeoutMs` with `what`. */
