@@ -123,7 +123,7 @@ describe('RFC 6528 ISN generator', () => {
       const next = g.isn(local, 1, remote, 2);
       // The raw value wraps; the sequence-space distance is always the elapsed ticks.
       expect(seqDiff(next, prev)).toBe(600_000 * 250);
-      if (next < prev) wrapped = true;
+      if ((next as number) < (prev as number)) wrapped = true;
       prev = next;
     }
     expect(wrapped).toBe(true);

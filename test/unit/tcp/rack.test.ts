@@ -11,7 +11,7 @@ import { Rack } from '../../../src/tcp/rack.js';
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from '../../../src/tcp/types.js';
 import { SimScheduler } from '../../../src/wire/clock.js';
 import { SeededRandom } from '../../../src/wire/random.js';
-import { seq } from '../../../src/wire/seq.js';
+import { seq, seqDiff } from '../../../src/wire/seq.js';
 import { ACK, capture, EngineHarness, SYN_ACK, TCP_ACK, TCP_SYN, Wire, type Captured } from '../../helpers/segments.js';
 
 const ISS = 1000;
@@ -46,7 +46,7 @@ function sender(o: { bytes?: number; config?: Partial<TcpConfig> } = {}): { h: E
 }
 
 /** Segment numbers (relative to the warm-up segment) of what was sent. */
-const segs = (l: Captured[]): number[] => l.map((s) => (s.seqNumber - (ISS + 1)) / 1000 - 1);
+const segs = (l: Captured[]): number[] => l.map((s) => seqDiff(s.seqNumber, seq(ISS + 1)) / 1000 - 1);
 /** S(k) for data segment k after the warm-up. */
 const D = (k: number): number => S(k + 1);
 const sack = (ack: number, blocks: Array<[number, number]>, more: object = {}) =>
