@@ -4,7 +4,8 @@
  * Privileged tests (network namespaces, TAP devices, real Linux peers) need root and
  * /dev/net/tun. Under CI=true a missing privilege fails the run, so a CI that silently lost its
  * privileges cannot pass by skipping; elsewhere the suite is skipped with one printed line that
- * says why. Tests are never wrapped in `if`.
+ * says why. `.ci/run` sets CI=true itself, since `sudo` drops the caller's. Tests are never
+ * wrapped in `if`.
  */
 import { accessSync, constants } from 'node:fs';
 import { describe } from 'vitest';
