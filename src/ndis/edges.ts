@@ -6,12 +6,15 @@
  * miniport and does what NDIS does there.
  *
  * This file holds the normal (non-offload) data path and the adapter attributes: everything
- * that crosses a boundary while no connection is offloaded. The chimney state operations,
- * the offloaded data path and the indications join these interfaces when the target starts
- * terminating connections itself.
+ * that crosses a boundary while no connection is offloaded. A layer that speaks the chimney
+ * registers its handler sets (`chimney-edges.ts`) as `chimneyProvider` (miniport side) or
+ * `chimneyClient` (protocol side); the binding then gives the other side the NDIS functions
+ * that reach them, as `chimney` on the bound edge. A layer that registered none has no chimney:
+ * the host above it never offloads (reference §7.1, checklist row 1).
  */
 import type { MacAddress } from '../wire/addr.js';
 import type { VnetHeader } from '../wire/vnet.js';
+import type { MiniportChimneyHandlers, NdisChimneyCalls, NdisMChimneyCalls, ProtocolChimneyHandlers } from './chimney-edges.js';
 import type { NdisStatus } from './status.js';
 
 /**
@@ -64,12 +67,20 @@ export interface MiniportEdge {
    * NDIS binds the protocol above: the miniport indicates receives and statuses through
    * `upper` from now on. Called once.
    */
-  bindUpper(upper: ProtocolEdge): void;
+  bindUpper(upper: BoundProtocolEdge): void;
   /**
    * The normal send path (NdisSendNetBufferLists). The frame is copied or consumed before the
    * call returns; the caller may reuse its buffer.
    */
   sendNetBufferLists(frame: Uint8Array, info: NblOffloadInfo | undefined): void;
+  /** The chimney handlers this layer registered, if it offers chimney offload. */
+  readonly chimneyProvider?: MiniportChimneyHandlers;
+}
+
+/** The miniport as a bound protocol sees it: the normal path, and the NDIS chimney functions. */
+export interface BoundMiniportEdge extends MiniportEdge {
+  /** Undefined when the miniport registered no chimney handlers (or the protocol none). */
+  readonly chimney: NdisChimneyCalls | undefined;
 }
 
 /** What a layer offers to the layer below it (normal path). */
@@ -83,4 +94,12 @@ export interface ProtocolEdge {
   receiveComplete(): void;
   /** NdisMIndicateStatusEx: link state, offload pause/resume, upload-all. */
   statusIndication(status: NdisStatus, info?: LinkStateInfo): void;
+  /** The chimney handlers this layer registered, if it offloads to the layer below. */
+  readonly chimneyClient?: ProtocolChimneyHandlers;
+}
+
+/** The protocol as a bound miniport sees it: the normal path, and the NDIS chimney upcalls. */
+export interface BoundProtocolEdge extends ProtocolEdge {
+  /** Undefined when either side registered no chimney handlers. */
+  readonly chimney: NdisMChimneyCalls | undefined;
 }
