@@ -141,6 +141,21 @@ export function copyToNetBuffer(nb: NET_BUFFER, at: number, src: Uint8Array): nu
   });
 }
 
+/**
+ * Calls `visit(mdl, offset, n, done)` for each MDL run of the window range [at, at + length),
+ * in order (to fill or read a buffer in place, without a staging copy). Returns the bytes
+ * covered (fewer when the window ends first).
+ */
+export function forEachNetBufferSpan(
+  nb: NET_BUFFER,
+  at: number,
+  length: number,
+  visit: (mdl: Uint8Array, offset: number, n: number, done: number) => void,
+): number {
+  const want = Math.max(0, Math.min(length, nb.DataLength - at));
+  return walkMdls(nb, nb.DataOffset + at, want, visit);
+}
+
 function walkMdls(
   nb: NET_BUFFER,
   start: number,
