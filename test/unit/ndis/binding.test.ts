@@ -137,7 +137,7 @@ function manualDefer(): { defer: (fn: () => void) => void; turn: () => void; pen
 }
 
 describe('NdisBinding: the chimney between a protocol and a miniport', () => {
-  it('row 1 (binding): no chimney for the protocol when the miniport registered no chimney handlers', () => {
+  it('no chimney for the protocol when the miniport registered no chimney handlers', () => {
     const protocol = new RecordingProtocol();
     const miniport = new RecordingMiniport(false);
     bindProtocol(protocol, miniport);

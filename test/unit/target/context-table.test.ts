@@ -33,7 +33,7 @@ describe('ContextTable: the only place that mints MiniportOffloadContext values'
     expect(table.layerOf(path)).toBe('path');
   });
 
-  it('row 4 (table): minting past the capacity answers undefined; freeing makes room again', () => {
+  it('minting past the capacity answers undefined; freeing makes room again', () => {
     const table = new ContextTable<number>(3);
     const values = [table.mint('neighbor', 1), table.mint('path', 2), table.mint('tcp', 3)];
     expect(values.every((v) => v !== undefined)).toBe(true);

@@ -142,7 +142,7 @@ function setup(indicationSize = 0) {
 }
 
 describe('receive delivery (reference §4.4)', () => {
-  it('row 60: posted buffers are filled FIFO and completed when full', () => {
+  it('posted buffers are filled FIFO and completed when full', () => {
     const { host, delivery, arrive, expectStreamExact } = setup();
     delivery.post(buffers([4096, 4096, 4096]));
     for (let i = 0; i < 12; i++) arrive(1024);
@@ -150,7 +150,7 @@ describe('receive delivery (reference §4.4)', () => {
     expectStreamExact();
   });
 
-  it('row 61: push mode completes a partial buffer on PSH at once, and without PSH when the push timer fires', () => {
+  it('push mode completes a partial buffer on PSH at once, and without PSH when the push timer fires', () => {
     const { host, delivery, arrive } = setup();
     delivery.post(buffers([4096, 4096]));
     arrive(100, true);
@@ -162,7 +162,7 @@ describe('receive delivery (reference §4.4)', () => {
     expect(host.log).toEqual(['complete 100 SUCCESS', 'complete 100 SUCCESS']);
   });
 
-  it('row 62: non-push mode ignores PSH and the push timer, and completes only when full', () => {
+  it('non-push mode ignores PSH and the push timer, and completes only when full', () => {
     const { host, delivery, arrive } = setup();
     delivery.post(buffers([300], true));
     arrive(100, true);
@@ -187,7 +187,7 @@ describe('receive delivery (reference §4.4)', () => {
     expect(second.host.app).toEqual(Array.from({ length: 10 }, (_, i) => streamByte(i)));
   });
 
-  it('row 64: new data restarts a running push timer', () => {
+  it('new data restarts a running push timer', () => {
     const { host, delivery, arrive } = setup();
     delivery.post(buffers([4096]));
     arrive(10);
@@ -198,14 +198,14 @@ describe('receive delivery (reference §4.4)', () => {
     expect(host.log).toEqual([]);
   });
 
-  it('row 66: with nothing posted, data is indicated one NBL at a time, sized by RcvIndicationSize', () => {
+  it('with nothing posted, data is indicated one NBL at a time, sized by RcvIndicationSize', () => {
     const { host, arrive, expectStreamExact } = setup(1000);
     arrive(2500);
     expect(host.log).toEqual(['indicate 1000 took 1000', 'indicate 1000 took 1000', 'indicate 500 took 500']);
     expectStreamExact();
   });
 
-  it('row 67: a partial accept keeps the remainder, which later goes into posted buffers; nothing lost or repeated', () => {
+  it('a partial accept keeps the remainder, which later goes into posted buffers; nothing lost or repeated', () => {
     const { host, delivery, arrive, expectStreamExact, source } = setup();
     host.answer = 100;
     arrive(1000);
@@ -221,7 +221,7 @@ describe('receive delivery (reference §4.4)', () => {
     expectStreamExact();
   });
 
-  it('row 68: after a refusal nothing is indicated until a post; a zero-byte receive re-enables indications', () => {
+  it('after a refusal nothing is indicated until a post; a zero-byte receive re-enables indications', () => {
     const { host, delivery, arrive, expectStreamExact } = setup();
     host.answer = 'none';
     arrive(500);
@@ -236,7 +236,7 @@ describe('receive delivery (reference §4.4)', () => {
     expectStreamExact();
   });
 
-  it('row 65: posts after the disconnect indication complete INVALID_STATE; an upload completes them UPLOAD_IN_PROGRESS or with their data; an abort REQUEST_ABORTED', () => {
+  it('posts after the disconnect indication complete INVALID_STATE; an upload completes them UPLOAD_IN_PROGRESS or with their data; an abort REQUEST_ABORTED', () => {
     const a = setup();
     a.delivery.markDisconnectIndicated();
     a.delivery.post(buffers([100]));
@@ -267,7 +267,7 @@ describe('receive delivery (reference §4.4)', () => {
     expectStreamExact();
   });
 
-  it('row 71: random interleavings of arrivals, posts, push expiries and host answers deliver the stream exactly, in order, with no nested call', () => {
+  it('random interleavings of arrivals, posts, push expiries and host answers deliver the stream exactly, in order, with no nested call', () => {
     for (let seed = 1; seed <= 100; seed++) {
       const rnd = new SeededRandom(seed);
       const pick = (n: number): number => Math.floor(rnd.nextFloat() * n);

@@ -91,7 +91,7 @@ describe('InitiateOffload: the tree walk (reference §3.2.1-§3.2.3)', () => {
     expect(h.tried).toEqual(['Neighbor1', 'Path1', 'TCP1', 'TCP2', 'Path2', 'Neighbor2', 'Path3', 'TCP4', 'TCP5']);
   });
 
-  it('row 10: a failed block leaves its slot empty; a successful one holds the value minted for it', () => {
+  it('a failed block leaves its slot empty; a successful one holds the value minted for it', () => {
     const { root, h, tree, table } = setup({ TCP2: NDIS_STATUS_RESOURCES, Path2: NDIS_STATUS_FAILURE });
     walkInitiateTree(root, h);
     for (const name of ['TCP2', 'Path2', 'TCP3']) expect(tree.handles[name]?.MiniportOffloadContext).toBeNull();
@@ -102,7 +102,7 @@ describe('InitiateOffload: the tree walk (reference §3.2.1-§3.2.3)', () => {
     }
   });
 
-  it('row 12: when the root fails, nothing more is tried and every block fails', () => {
+  it('when the root fails, nothing more is tried and every block fails', () => {
     const { root, h, statusOf, table } = setup({ Neighbor1: NDIS_STATUS_OFFLOAD_VLAN_MISMATCH });
     walkInitiateTree(root, h);
     expect(h.tried).toEqual(['Neighbor1']);
@@ -128,7 +128,7 @@ describe('InitiateOffload: the tree walk (reference §3.2.1-§3.2.3)', () => {
     expect(lone.Status).toBe(NDIS_STATUS_SUCCESS);
   });
 
-  it('row 9 (statuses): a linker attaches new dependents under the existing object; SUCCESS, PARTIAL, FAILURE by its dependents', () => {
+  it('a linker attaches new dependents under the existing object; SUCCESS, PARTIAL, FAILURE by its dependents', () => {
     const first = setup();
     walkInitiateTree(first.root, first.h);
     const pathHandle = first.tree.handles['Path1'];
