@@ -26,7 +26,11 @@ export class PathCache {
     return this.read(this.v6, key6(dst));
   }
 
-  /** Records a smaller MTU; returns true when it changed. Never grows on a report (RFC 1191 §3). */
+  /**
+   * A too-big report for `dst`: records `mtu` when it is below the current estimate and
+   * returns true when the estimate changed. A report never raises the estimate (RFC 1191 §3,
+   * RFC 8201 §4); only aging does (see `read`).
+   */
   learn4(dst: number, mtu: number): boolean {
     return this.write(this.v4, dst, mtu);
   }
@@ -44,6 +48,7 @@ export class PathCache {
     const e = map.get(key);
     if (e === undefined) return undefined;
     if (this.clock.now() >= e.expiresAt) {
+      // Aging (RFC 1191 §6.3, RFC 8201 §5.3): the one way an estimate goes up again.
       map.delete(key);
       return undefined;
     }

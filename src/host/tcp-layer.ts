@@ -438,7 +438,7 @@ export class TcpLayer {
 
   private applyPathMtu(tcb: HostTcb): void {
     const mtu = tcb.family === 4 ? this.stack.pathCache.mtu4(tcb.remote4) : this.stack.pathCache.mtu6(tcb.remote6 as Ipv6Address);
-    if (mtu !== undefined) tcb.engine.setPathMtu(mtu, tcb.family === 4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN);
+    if (mtu !== undefined) tcb.engine.lowerPathMtu(mtu, tcb.family === 4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN);
   }
 
   // ---- output ----
@@ -690,14 +690,19 @@ export class TcpLayer {
    * A fragmentation-needed quoting one of our segments. Acted on (and learned by the caller
    * into the path cache) only when the quoted sequence number is one we have sent and not
    * seen acknowledged (RFC 5927 §4.1, as Linux tcp_v4_err): a forged message could otherwise
-   * shrink the MSS of any connection whose ports it can guess.
+   * shrink the MSS of any connection whose ports it can guess. The connection takes the
+   * lower of the report and the path cache's estimate for the destination, which a report
+   * never raises (RFC 1191 §3), as Linux tcp_v4_mtu_reduced takes dst_mtu() after updating
+   * the route: a report of 1400 after another connection learned 1280 gives 1280.
    */
   pathMtuChanged4(invoking: Uint8Array, mtu: number): DropReason | undefined {
     const tcb = this.fromInvoking4(invoking);
     if (tcb === undefined) return 'tcp-no-socket';
     const ihl = ((invoking[0] as number) & 0x0f) * 4;
     if (!tcb.engine.icmpSequenceAcceptable(seq(u32(invoking, ihl + 4)))) return 'tcp-icmp-outside-window';
-    this.withEngine(tcb, (e) => e.setPathMtu(mtu, IPV4_HEADER_LEN));
+    const known = this.stack.pathCache.mtu4(tcb.remote4);
+    const pathMtu = known !== undefined && known < mtu ? known : mtu;
+    this.withEngine(tcb, (e) => e.lowerPathMtu(pathMtu, IPV4_HEADER_LEN));
     return undefined;
   }
 
@@ -706,7 +711,9 @@ export class TcpLayer {
     const tcb = this.fromInvoking6(invoking);
     if (tcb === undefined) return 'tcp-no-socket';
     if (!tcb.engine.icmpSequenceAcceptable(seq(u32(invoking, 44)))) return 'tcp-icmp-outside-window';
-    this.withEngine(tcb, (e) => e.setPathMtu(mtu, IPV6_HEADER_LEN));
+    const known = this.stack.pathCache.mtu6(tcb.remote6 as Ipv6Address);
+    const pathMtu = known !== undefined && known < mtu ? known : mtu;
+    this.withEngine(tcb, (e) => e.lowerPathMtu(pathMtu, IPV6_HEADER_LEN));
     return undefined;
   }
 

@@ -729,12 +729,18 @@ export class TcpConnection {
   }
 
   /**
-   * A new path MTU (RFC 1191 §6.3, RFC 8201 §5): the effective MSS drops, and data in flight
-   * that no longer fits is retransmitted at the new size, without a congestion response
-   * (Linux tcp_simple_retransmit). Raising the MTU only takes effect up to the peer's MSS.
+   * A too-big report (ICMP fragmentation-needed, RFC 1191; ICMPv6 packet-too-big, RFC 8201)
+   * or the path cache's estimate for a new connection: the path limit only ever falls here.
+   * A report above the current limit is ignored: RFC 1191 §3 and RFC 8201 §4 never raise the
+   * estimate on such a message (only aging may, and that would be an operation of its own),
+   * as Linux tcp_v4_mtu_reduced acts only when the MTU is below icsk_pmtu_cookie. Data in
+   * flight that no longer fits is retransmitted at the new size, without a congestion
+   * response (RFC 1191 §6.5, Linux tcp_simple_retransmit).
    */
-  setPathMtu(mtu: number, ipHeaderLen: number): void {
-    this.pathMssLimit = Math.max(MIN_MSS, mtu - ipHeaderLen - 20);
+  lowerPathMtu(mtu: number, ipHeaderLen: number): void {
+    const limit = Math.max(MIN_MSS, mtu - ipHeaderLen - 20);
+    if (this.pathMssLimit > 0 && limit >= this.pathMssLimit) return;
+    this.pathMssLimit = limit;
     const old = this.mss;
     this.updateMss();
     if (this.mss < old && this.isSynchronized() && this.sndUna !== this.sndMax) {

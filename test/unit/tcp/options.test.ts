@@ -43,7 +43,7 @@ describe('MSS (RFC 9293 §3.7.1, RFC 6691)', () => {
     h.poll();
     h.expect({ seq: ISS + 1, len: 1460 });
     h.expect({ seq: ISS + 1461, len: 1460 });
-    h.conn.setPathMtu(1280, 20);
+    h.conn.lowerPathMtu(1280, 20);
     expect(h.conn.info().mss).toBe(1240);
     h.poll();
     // Each original segment is resent in pieces of the new size, never two originals in one
