@@ -1553,6 +1553,9 @@ export class TcpConnection {
         this.delayedAckDeadline = now + this.config.delayedAckMs;
       }
       if (wasEmpty) this.emit(EVENT_READABLE);
+      // A FIN that arrived ahead of this data is processed once RCV.NXT reaches it, whether
+      // or not out-of-order data lay in between (a bare FIN leaves the reassembly queue empty).
+      if (this.pendingFin && this.pendingFinSeq === this.rcvNxt) this.acceptFin(now);
       return undefined;
     }
     // Out of order: hold it and send an immediate duplicate ACK (RFC 5681 §4.2) with SACK.
@@ -1570,7 +1573,6 @@ export class TcpConnection {
       this.rcvNxt = seqAdd(this.rcvNxt, piece.length);
       this.statBytesReceived += piece.length;
     }
-    if (this.pendingFin && this.pendingFinSeq === this.rcvNxt) this.acceptFin(this.clock.now());
   }
 
   private processFin(seg: TcpRepr, now: number): void {
