@@ -270,6 +270,8 @@ export class TcpConnection {
   private readonly cc: CongestionControl;
   /** The last transmit loop stopped because of cwnd (RFC 7661 / Linux tcp_is_cwnd_limited). */
   private cwndLimited = false;
+  /** Clock time the last data or FIN segment went out (Linux lsndtime): idle time for the controller. */
+  private lastSendTime = 0;
 
   // RTT and retransmission timing (RFC 6298).
   private readonly rtt: RttEstimator;
@@ -1879,6 +1881,10 @@ export class TcpConnection {
 
   /** Emits a data and/or FIN segment for [s, s + len) of the send stream. */
   private sendSegment(s: Seq, len: number, fin: boolean, gso: number, dataEnd: Seq, now: number): void {
+    // Transmission starts again after the pipe emptied (Linux tcp_event_data_sent raising
+    // CA_EVENT_TX_START): the controller learns how long the sender was idle.
+    if (this.sndMax === this.sndUna) this.cc.onTransmitStart(now - this.lastSendTime, now);
+    this.lastSendTime = now;
     let flags = TCP_ACK;
     if (fin) flags |= TCP_FIN;
     if (len > 0 && seqAdd(s, len) === dataEnd) flags |= TCP_PSH;

@@ -28,6 +28,12 @@ export interface CongestionControl {
    * the first retransmission only).
    */
   onRetransmitTimeout(flightSize: number, mss: number, nowMs: number, first: boolean): void;
+  /**
+   * New data goes out with nothing in flight: the sender was idle (application-limited) for
+   * `idleMs`, the time since its last data segment (Linux CA_EVENT_TX_START with
+   * now - lsndtime). A controller whose growth follows the clock leaves that time out.
+   */
+  onTransmitStart(idleMs: number, nowMs: number): void;
   /** Continues from imported values (chimney CWnd and SsThresh, reference §3.2.5). */
   restore(cwnd: number, ssthresh: number): void;
 }

@@ -92,6 +92,19 @@ export class Cubic implements CongestionControl {
     this.cwnd = mss;
   }
 
+  /**
+   * RFC 9438 §5.8: t in W_cubic(t) must not count time the sender had nothing to send, or
+   * the first ACK after an idle period finds the window far along the convex side of the
+   * curve (the 1.5 cwnd cap at once). As Linux cubictcp_cwnd_event on CA_EVENT_TX_START:
+   * the epoch moves later by the idle time, so the curve keeps its shape and resumes where
+   * it stood, and never starts in the future.
+   */
+  onTransmitStart(idleMs: number, nowMs: number): void {
+    if (this.epochStart < 0 || idleMs <= 0) return;
+    this.epochStart += idleMs;
+    if (this.epochStart > nowMs) this.epochStart = nowMs;
+  }
+
   restore(cwnd: number, ssthresh: number): void {
     this.cwnd = cwnd;
     this.ssthresh = ssthresh;

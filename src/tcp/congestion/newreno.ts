@@ -55,6 +55,9 @@ export class NewReno implements CongestionControl {
     this.bytesAcked = 0;
   }
 
+  /** NewReno grows per acknowledged byte, not per unit of time: an idle period changes nothing. */
+  onTransmitStart(_idleMs: number, _nowMs: number): void {}
+
   restore(cwnd: number, ssthresh: number): void {
     this.cwnd = cwnd;
     this.ssthresh = ssthresh;
