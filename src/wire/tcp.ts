@@ -69,6 +69,12 @@ export interface TcpOptions {
   readonly sackBlocks?: readonly TcpSackBlock[] | undefined;
   readonly timestamps?: TcpTimestamps | undefined;
   readonly unknown?: readonly TcpUnknownOption[] | undefined;
+  /**
+   * Known options skipped because their length was wrong for their kind (an MSS of length 3,
+   * a SACK of 2 + 8n + 6 bytes). Linux tcp_parse_options skips them and processes the segment;
+   * so does this parser, and the host counts them. Parse side only; the emitter ignores it.
+   */
+  readonly ignoredBadOptions?: number | undefined;
 }
 
 export const NO_TCP_OPTIONS: TcpOptions = Object.freeze({});
@@ -167,7 +173,12 @@ export function parseTcp(bytes: Uint8Array, ctx: TcpParseContext = {}): Result<T
   });
 }
 
-/** Parses the option area b[start, end); `undefined` when an option is malformed (RFC 9293 §3.2). */
+/**
+ * Parses the option area b[start, end). `undefined` when the area cannot be walked: an option
+ * without its length byte, with a length below 2, or running past `end` (RFC 9293 §3.2 says
+ * nothing of where the next option starts then). A known option whose length is wrong for its
+ * kind but inside the area is skipped and counted in `ignoredBadOptions`, as Linux does.
+ */
 export function parseTcpOptions(b: Uint8Array, start: number, end: number): TcpOptions | undefined {
   let mss: number | undefined;
   let windowScale: number | undefined;
@@ -175,6 +186,7 @@ export function parseTcpOptions(b: Uint8Array, start: number, end: number): TcpO
   let sackBlocks: TcpSackBlock[] | undefined;
   let timestamps: TcpTimestamps | undefined;
   let unknown: TcpUnknownOption[] | undefined;
+  let ignoredBadOptions: number | undefined;
   let i = start;
   while (i < end) {
     const kind = u8(b, i);
@@ -186,22 +198,26 @@ export function parseTcpOptions(b: Uint8Array, start: number, end: number): TcpO
     if (i + 1 >= end) return undefined;
     const len = u8(b, i + 1);
     if (len < 2 || i + len > end) return undefined;
+    let wellFormed = true;
     switch (kind) {
       case TCP_OPT_MSS:
-        if (len !== 4) return undefined;
-        mss = u16be(b, i + 2);
+        if (len === 4) mss = u16be(b, i + 2);
+        else wellFormed = false;
         break;
       case TCP_OPT_WINDOW_SCALE:
-        if (len !== 3) return undefined;
-        windowScale = u8(b, i + 2);
+        if (len === 3) windowScale = u8(b, i + 2);
+        else wellFormed = false;
         break;
       case TCP_OPT_SACK_PERMITTED:
-        if (len !== 2) return undefined;
-        sackPermitted = true;
+        if (len === 2) sackPermitted = true;
+        else wellFormed = false;
         break;
       case TCP_OPT_SACK: {
         const n = (len - 2) / 8;
-        if (!Number.isInteger(n) || n < 1 || n > 4) return undefined;
+        if (!Number.isInteger(n) || n < 1 || n > 4) {
+          wellFormed = false;
+          break;
+        }
         sackBlocks = [];
         for (let k = 0; k < n; k++) {
           const o = i + 2 + k * 8;
@@ -210,15 +226,16 @@ export function parseTcpOptions(b: Uint8Array, start: number, end: number): TcpO
         break;
       }
       case TCP_OPT_TIMESTAMPS:
-        if (len !== 10) return undefined;
-        timestamps = { tsVal: u32be(b, i + 2), tsEcr: u32be(b, i + 6) };
+        if (len === 10) timestamps = { tsVal: u32be(b, i + 2), tsEcr: u32be(b, i + 6) };
+        else wellFormed = false;
         break;
       default:
         (unknown ??= []).push({ kind, data: b.slice(i + 2, i + len) });
     }
+    if (!wellFormed) ignoredBadOptions = (ignoredBadOptions ?? 0) + 1;
     i += len;
   }
-  return { mss, windowScale, sackPermitted, sackBlocks, timestamps, unknown };
+  return { mss, windowScale, sackPermitted, sackBlocks, timestamps, unknown, ignoredBadOptions };
 }
 
 /** Bytes the options of `options` take when emitted, padded to a multiple of four. */
