@@ -18,9 +18,12 @@ import {
   ipv6InSubnet,
   ipv6MulticastMac,
   isIpv4Broadcast,
+  isIpv4Loopback,
   isIpv4Multicast,
   isIpv6LinkLocal,
+  isIpv6Loopback,
   isIpv6Multicast,
+  isIpv6Unspecified,
   linkLocalFromMac,
   macEquals,
   solicitedNodeMulticast,
@@ -30,7 +33,9 @@ import {
 } from '../wire/addr.js';
 import type { DropReason } from '../wire/drop-reason.js';
 import { ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_QINQ, ETHERTYPE_VLAN, emitEthernetHeader } from '../wire/ethernet.js';
+import { ICMPV6_NEIGHBOR_SOLICITATION } from '../wire/icmpv6.js';
 import { IP_PROTO_FRAGMENT, IP_PROTO_ICMP, IP_PROTO_ICMPV6, IP_PROTO_NONE, IP_PROTO_TCP, IP_PROTO_UDP } from '../wire/ip-proto.js';
+import { HOST_IPV4_ID_RANGE, HOST_IPV6_FRAGMENT_ID_RANGE, IdCounter } from '../wire/ip-id.js';
 import { IPV4_HEADER_LEN, emitIpv4Header, ipv4PseudoHeaderSum, isIpv4Fragment, parseIpv4, type Ipv4Repr } from '../wire/ipv4.js';
 import { Ipv4Reassembler } from '../wire/ipv4-reassembly.js';
 import { IPV6_FRAGMENT_HEADER_LEN, IPV6_HEADER_LEN, emitIpv6FragmentHeader, emitIpv6Header, ipv6PseudoHeaderSum, parseIpv6, type Ipv6Repr } from '../wire/ipv6.js';
@@ -98,6 +103,30 @@ function carriesTcp(frame: Uint8Array): boolean {
   return false;
 }
 
+/**
+ * A source no remote host can have (Linux "martian source"): 0/8, "this host on this network",
+ * only ever a source while a host learns its address, which we do not serve (RFC 1122
+ * §3.2.1.3 (a), (b)); loopback 127/8 (g); multicast 224/4 (RFC 1112 §4, RFC 1122 §3.2.1.3);
+ * the reserved class E 240/4 (RFC 1112 §4), which takes in the limited broadcast
+ * 255.255.255.255 (§3.2.1.3 (c)).
+ */
+function isMartianIpv4Source(src: Ipv4Address): boolean {
+  return src >>> 24 === 0 || isIpv4Loopback(src) || isIpv4Multicast(src) || src >>> 28 === 0xf;
+}
+
+/**
+ * An IPv6 source no remote node can have: multicast (RFC 4291 §2.7), loopback (§2.5.3), and
+ * the unspecified address (§2.5.2), except on the one message we take from a node that has no
+ * address yet: a duplicate address detection probe, an unfragmented neighbor solicitation
+ * (RFC 4862 §5.4.2; RFC 6980 forbids fragmented neighbor discovery), which ndp.ts checks further.
+ */
+function isMartianIpv6Source(ip: Ipv6Repr): boolean {
+  const src = ip.src;
+  if (isIpv6Multicast(src) || isIpv6Loopback(src)) return true;
+  if (!isIpv6Unspecified(src)) return false;
+  return !(ip.upperProtocol === IP_PROTO_ICMPV6 && ip.fragment === undefined && ip.upperPayload[0] === ICMPV6_NEIGHBOR_SOLICITATION);
+}
+
 /** Largest frame the stack ever builds: a 64 KiB TSO super-frame plus headers. */
 const SCRATCH_SIZE = 65536 + 256;
 
@@ -112,6 +141,8 @@ export class HostStack implements BindableProtocol {
   readonly random: Random;
   readonly secret: Uint8Array;
   readonly tcpConfig: TcpConfig;
+  /** The MSS set in the options, a cap on the one the interface MTU gives; undefined: the MTU alone decides. */
+  readonly configuredMss: number | undefined;
   readonly ttl: number;
   readonly arpCache: NeighborCache<Ipv4Address, NblOffloadInfo>;
   readonly ndCache: NeighborCache<Ipv6Address, NblOffloadInfo>;
@@ -129,8 +160,9 @@ export class HostStack implements BindableProtocol {
   private readonly reasm6: Ipv6Reassembler;
   private lower: MiniportEdge | undefined;
   private readonly scratch = new Uint8Array(SCRATCH_SIZE);
-  private ipv4Identification: number;
-  private ipv6FragmentId: number;
+  /** One counter for every IPv4 datagram we send, TCP included, in the host's half of the ID space. */
+  private readonly ipv4Ids: IdCounter;
+  private readonly ipv6FragmentIds: IdCounter;
   private readonly log: (event: HostLogEvent) => void;
   private linkUp = true;
   private started = false;
@@ -143,6 +175,7 @@ export class HostStack implements BindableProtocol {
     this.ipv4 = options.interface.ipv4;
     this.secret = options.secret ?? new Uint8Array(randomBytes(32));
     this.tcpConfig = { ...DEFAULT_TCP_CONFIG, ...(options.tcp ?? {}) };
+    this.configuredMss = options.tcp?.mss;
     this.ttl = options.ttl ?? 64;
     this.answerBroadcastEcho = options.answerBroadcastEcho ?? false;
     this.dadTransmits = options.dadTransmits ?? 1;
@@ -152,8 +185,8 @@ export class HostStack implements BindableProtocol {
     const reasm = options.reassembly ?? { maxDatagrams: 256, maxBytes: 4 << 20, timeoutMs: 30_000 };
     this.reasm4 = new Ipv4Reassembler(reasm);
     this.reasm6 = new Ipv6Reassembler(reasm);
-    this.ipv4Identification = this.random.nextU32() & 0xffff;
-    this.ipv6FragmentId = this.random.nextU32();
+    this.ipv4Ids = new IdCounter(HOST_IPV4_ID_RANGE, this.random);
+    this.ipv6FragmentIds = new IdCounter(HOST_IPV6_FRAGMENT_ID_RANGE, this.random);
     this.pathCache = new PathCache(this.scheduler);
 
     this.multicastMacs.push(ipv6MulticastMac(IPV6_ALL_NODES));
@@ -349,7 +382,7 @@ export class HostStack implements BindableProtocol {
       else if (ip.dst === 0xe0000001) broadcast = true; // 224.0.0.1, all systems (RFC 1112)
       else return 'ipv4-not-for-us';
     }
-    if (isIpv4Multicast(ip.src) || isIpv4Broadcast(ip.src) || (own !== undefined && ip.src === own.address)) return 'ipv4-bad-source';
+    if (isMartianIpv4Source(ip.src) || (own !== undefined && ip.src === own.address)) return 'ipv4-bad-source';
     if (own !== undefined && ip.src === ipv4SubnetBroadcast(own.address, own.prefixLength) && own.prefixLength < 31) return 'ipv4-bad-source';
     let trusted = HostStack.checksumTrusted(info);
     if (isIpv4Fragment(ip)) {
@@ -390,7 +423,7 @@ export class HostStack implements BindableProtocol {
       // A tentative address accepts nothing but the neighbor discovery that decides it (RFC 4862 §5.4).
       if (mine.state !== 'preferred' && ip.upperProtocol !== IP_PROTO_ICMPV6) return 'ipv6-not-for-us';
     }
-    if (isIpv6Multicast(ip.src)) return 'ipv6-bad-source';
+    if (isMartianIpv6Source(ip)) return 'ipv6-bad-source';
     let trusted = HostStack.checksumTrusted(info);
     if (ip.fragment !== undefined) {
       this.stats.ipv6FragmentsIn++;
@@ -605,14 +638,17 @@ export class HostStack implements BindableProtocol {
     return reason;
   }
 
-  private nextIpv4Id(): number {
-    this.ipv4Identification = (this.ipv4Identification + 1) & 0xffff;
-    return this.ipv4Identification;
+  /**
+   * The IPv4 Identification for the next datagram, or the first of `count` consecutive ones
+   * (a TSO super-frame's segments). Always below 0x8000: the upper half is the offload
+   * target's (reference §4.1.1).
+   */
+  nextIpv4Id(count = 1): number {
+    return this.ipv4Ids.take(count);
   }
 
   private nextIpv6FragmentId(): number {
-    this.ipv6FragmentId = (this.ipv6FragmentId + 1) >>> 0;
-    return this.ipv6FragmentId;
+    return this.ipv6FragmentIds.take();
   }
 
   // ---- sockets (node:net shaped) ----

@@ -91,6 +91,11 @@ export class HostStats {
   tcpIn = 0;
   tcpOut = 0;
   tcpRstOut = 0;
+  /**
+   * Known TCP options skipped for a wrong length, in segments that were processed anyway
+   * (Linux tcp_parse_options skips them). Not a drop: the segment was handled.
+   */
+  tcpBadOptionsIgnored = 0;
   tcpSynCookiesSent = 0;
   tcpSynCookiesAccepted = 0;
   /** Connections opened by connect() and accepted from listeners. */

@@ -18,6 +18,7 @@ import {
   TCP_ACK,
   TCP_CHECKSUM_OFFSET,
   TCP_FIN,
+  TCP_HEADER_LEN,
   TCP_RST,
   TCP_SYN,
   emitTcpHeader,
@@ -169,8 +170,13 @@ export class TcpLayer {
     this.learnCaps();
     const base = family === 4 ? this.config4 : this.config6;
     const ipHeader = family === 4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN;
-    // A per-connection MSS may lower ours further; the interface MTU bounds it either way.
-    const mss = Math.min(overrides?.mss ?? base.mss, this.stack.mtu - ipHeader - 20);
+    // The MSS is what the MTU the miniport reports leaves after the fixed IP and TCP headers
+    // (RFC 9293 §3.7.1; Linux advmss): 8960 on a 9000-byte IPv4 link. An MSS configured for
+    // the stack or the connection may only lower it; a known path MTU lowers what we send
+    // (applyPathMtu), not what we advertise.
+    const mtuMss = this.stack.mtu - ipHeader - TCP_HEADER_LEN;
+    const cap = overrides?.mss ?? this.stack.configuredMss;
+    const mss = cap === undefined ? mtuMss : Math.min(cap, mtuMss);
     const lso = this.stack.lowerAttributes?.taskOffload;
     const lsoOk = lso !== undefined && (family === 4 ? lso.lsoV2Ipv4 : lso.lsoV2Ipv6);
     const tsoMaxBytes = lsoOk && base.tsoMaxBytes !== 0 ? Math.min(base.tsoMaxBytes, lso.lsoMaxOffloadSize) : lsoOk ? lso.lsoMaxOffloadSize : 0;
@@ -211,6 +217,7 @@ export class TcpLayer {
     if (!parsed.ok) return parsed.reason;
     const seg = parsed.value;
     this.stack.stats.tcpIn++;
+    if (seg.options.ignoredBadOptions !== undefined) this.stack.stats.tcpBadOptionsIgnored += seg.options.ignoredBadOptions;
     let tcb = this.last;
     if (tcb === undefined || tcb.family !== 4 || tcb.remote4 !== ip.src || tcb.remotePort !== seg.srcPort || tcb.localPort !== seg.dstPort || tcb.gone) {
       tcb = this.table.get(key4(ip.src, seg.srcPort, seg.dstPort));
@@ -225,6 +232,7 @@ export class TcpLayer {
     if (!parsed.ok) return parsed.reason;
     const seg = parsed.value;
     this.stack.stats.tcpIn++;
+    if (seg.options.ignoredBadOptions !== undefined) this.stack.stats.tcpBadOptionsIgnored += seg.options.ignoredBadOptions;
     let tcb = this.last;
     if (
       tcb === undefined ||
@@ -479,7 +487,17 @@ export class TcpLayer {
     }
     if (family === 4) {
       emitIpv4Header(
-        { src: tcb.local4, dst: tcb.remote4, protocol: IP_PROTO_TCP, ttl: stack.ttl, payloadLength: tcpLen, identification: this.nextId(), dontFragment: true },
+        {
+          src: tcb.local4,
+          dst: tcb.remote4,
+          protocol: IP_PROTO_TCP,
+          ttl: stack.ttl,
+          payloadLength: tcpLen,
+          // A TSO super-frame becomes one datagram per segment, each with the next ID (Linux
+          // inet_gso_segment): reserve them all.
+          identification: stack.nextIpv4Id(gso ? Math.ceil(seg.payloadLength / seg.gsoSize) : 1),
+          dontFragment: true,
+        },
         out,
         ETHERNET_HEADER_LEN,
       );
@@ -500,12 +518,6 @@ export class TcpLayer {
       if (seg.flags & TCP_RST) stack.stats.tcpRstOut++;
       stack.sendToNeighbor6(tcb.nextHop6 as Ipv6Address, out.subarray(0, tcpOff + tcpLen), info);
     }
-  }
-
-  private ipId = 0;
-  private nextId(): number {
-    this.ipId = (this.ipId + 1) & 0xffff;
-    return this.ipId;
   }
 
   /** A segment that belongs to no engine (RST, cookie SYN-ACK), with a full software checksum. */

@@ -34,6 +34,10 @@ export const DROP_REASONS = [
   'ipv4-bad-total-length',
   'ipv4-bad-checksum',
   'ipv4-bad-options',
+  /**
+   * A source no remote host can have (Linux "martian source"): 0/8, 127/8, multicast, class E
+   * and the limited broadcast, our subnet's broadcast, our own address (RFC 1122 §3.2.1.3).
+   */
   'ipv4-bad-source',
   'ipv4-not-for-us',
   'ipv4-unknown-protocol',
@@ -50,6 +54,7 @@ export const DROP_REASONS = [
   'ipv6-bad-payload-length',
   'ipv6-bad-extension-header',
   'ipv6-extension-chain-too-long',
+  /** Multicast (RFC 4291 §2.7), loopback (§2.5.3), or :: (§2.5.2) on anything but a DAD neighbor solicitation. */
   'ipv6-bad-source',
   'ipv6-not-for-us',
   'ipv6-unknown-next-header',
@@ -104,6 +109,8 @@ export const DROP_REASONS = [
   'tcp-syn-backlog-full',
   'tcp-bad-syn-cookie',
   'tcp-reassembly-full',
+  /** Out-of-order data too fragmented to hold: its pieces' overhead or number is at the bound (Linux OFO pruning's cause). */
+  'tcp-reassembly-fragmented',
   'tcp-listen-bad-segment',
   'tcp-closed',
   'tcp-zero-window',
