@@ -33,7 +33,7 @@
  * during which they used more than 0.3 CPU-s is repeated (up to --attempts) and flagged if it
  * never gets clean.
  *
- * Usage (root): npm run bench -- [--seconds 5] [--runs 1] [--only plain,tso,k2h,h2k,cps,heap,baseline]
+ * Usage (root): npm run bench -- [--seconds 5] [--runs 1] [--only plain,tso,k2h,h2k,cps,heap,attack,baseline]
  *   [--skip-baseline] [--json FILE] [--heap-conns 2000] [--cps-workers 4] [--profile DIR]
  *   [--quiet-wait 60] [--attempts 3] [--warmup 1]
  * --profile DIR adds one profiled run of every selected test (V8 sampling profiler in this
@@ -124,7 +124,8 @@ if (args.help) {
 
   --seconds N          length of each goodput run (default 5)
   --runs N             runs per configuration; the median is reported (default 1)
-  --only LIST          any of plain,tso,k2h,h2k,cps,heap,baseline (default: everything)
+  --only LIST          any of plain,tso,k2h,h2k,cps,heap,attack,baseline (default: everything)
+                       (attack: what crafted SACKs and out-of-order segments cost the engine, dist/scripts/bench-attack.js)
   --skip-baseline      do not measure gVisor from the bench anchors
   --anchors DIR        the bench-anchors folder (default ../shared/bench-anchors)
   --json FILE          where to write the results (default $TMPDIR/chimney-bench.json)
@@ -156,15 +157,18 @@ const onlyTokens = (args.only ?? '')
   .map((t) => t.trim())
   .filter((t) => t !== '');
 for (const t of onlyTokens) {
-  if (!(PATHS as string[]).includes(t) && !(TESTS as string[]).includes(t) && t !== 'baseline') {
-    throw new Error(`--only: unknown '${t}' (use any of ${[...PATHS, ...TESTS, 'baseline'].join(', ')})`);
+  if (!(PATHS as string[]).includes(t) && !(TESTS as string[]).includes(t) && t !== 'baseline' && t !== 'attack') {
+    throw new Error(`--only: unknown '${t}' (use any of ${[...PATHS, ...TESTS, 'attack', 'baseline'].join(', ')})`);
   }
 }
+/** The engine-only attack bench runs once, on no path: with --only attack alone, nothing else runs. */
+const RUN_ATTACK = onlyTokens.length === 0 || onlyTokens.includes('attack');
+const attackOnly = onlyTokens.length > 0 && onlyTokens.every((t) => t === 'attack');
 const selPaths = PATHS.filter((p) => onlyTokens.includes(p));
 const selTests = TESTS.filter((t) => onlyTokens.includes(t));
-const baselineOnly = onlyTokens.length > 0 && onlyTokens.every((t) => t === 'baseline');
-const RUN_PATHS: PathName[] = baselineOnly ? [] : selPaths.length > 0 ? selPaths : PATHS;
-const RUN_TESTS: TestName[] = baselineOnly ? [] : selTests.length > 0 ? selTests : TESTS;
+const baselineOnly = onlyTokens.length > 0 && onlyTokens.every((t) => t === 'baseline' || t === 'attack') && onlyTokens.includes('baseline');
+const RUN_PATHS: PathName[] = baselineOnly || attackOnly ? [] : selPaths.length > 0 ? selPaths : PATHS;
+const RUN_TESTS: TestName[] = baselineOnly || attackOnly ? [] : selTests.length > 0 ? selTests : TESTS;
 /** gVisor is the baseline of the plain-frame goodput tests. */
 const BASELINE_DIRS: ('k2h' | 'h2k')[] = args['skip-baseline']
   ? []
@@ -1078,6 +1082,18 @@ async function measurePath(path: PathName, first: boolean): Promise<PathResults>
   return res;
 }
 
+/**
+ * scripts/bench-attack.ts in a child (it needs no network and should not share this
+ * process's heap or JIT state with the emulator runs).
+ */
+async function runAttackBench(): Promise<{ rows: unknown; text: string }> {
+  log('attack: crafted SACK ACKs and out-of-order segments against the engine');
+  const script = join(REPO, 'dist', 'scripts', 'bench-attack.js');
+  const lines = (await run(process.execPath, [script, '--json'], 300_000)).trim().split('\n');
+  const rows: unknown = JSON.parse(lines.pop() ?? 'null');
+  return { rows, text: lines.join('\n') };
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench needs root (network namespaces and TAP devices)');
   getGc();
@@ -1114,7 +1130,8 @@ async function main(): Promise<void> {
     }
   }
 
-  const table = report(results, baselines);
+  const attack = RUN_ATTACK ? await runAttackBench() : undefined;
+  const table = report(results, baselines) + (attack === undefined ? '' : `\n## Crafted input (issue 9), engine only, best of 3\n\n${attack.text}\n`);
   const profiles: string[] = [];
   for (const r of results) {
     for (const [name, p] of Object.entries(r.profiles)) {
@@ -1133,6 +1150,7 @@ async function main(): Promise<void> {
         aims: { plainVsGvisor: 'ahead in both directions', tsoGbps: AIM_TSO_GBPS, heapBytesPerConn: AIM_HEAP_BYTES },
         results,
         baselines: Object.fromEntries(baselines),
+        attack: attack?.rows,
         table,
       },
       null,

@@ -1564,7 +1564,7 @@ export class TcpConnection {
     const result = this.reassembly.insert(s, payload, off, n);
     if (result === 'duplicate') this.setDsack(s, seqAdd(s, n));
     this.sendAck();
-    return result === 'full' ? 'tcp-reassembly-full' : undefined;
+    return result === 'full' ? 'tcp-reassembly-full' : result === 'fragmented' ? 'tcp-reassembly-fragmented' : undefined;
   }
 
   private drainReassembly(): void {

@@ -21,7 +21,7 @@
  * - sacked - lost + retransmitted, where a lost range whose retransmission is in flight
  * counts once (Linux tcp_packets_in_flight).
  */
-import { seqDiff, seqGt, seqLe, seqLt, type Seq } from '../wire/seq.js';
+import { seqAdd, seqDiff, seqGt, seqLe, seqLt, type Seq } from '../wire/seq.js';
 
 /** The peer reported holding the range (RFC 2018). */
 export const SACKED = 1;
@@ -46,6 +46,13 @@ const NO_U32 = new Uint32Array(0);
 const NO_F64 = new Float64Array(0);
 const NO_U8 = new Uint8Array(0);
 
+/**
+ * Most records a SACK block may split the map into. On the segment grid a map holds at most
+ * about two records per segment in flight, far below this; the cap binds only data of
+ * unknown segmentation, whose records a SACK may split at any byte.
+ */
+export const MAX_SACK_RECORDS = 4096;
+
 export class SendMap {
   private starts = NO_U32;
   private ends = NO_U32;
@@ -65,6 +72,8 @@ export class SendMap {
   retransBytes = 0;
   /** End of the highest range ever retransmitted (beyond it, records are in transmit order). */
   private retransHigh = 0 as Seq;
+  /** SACK block edges not split at because the map held MAX_SACK_RECORDS records (diagnostics). */
+  sackSplitsRefused = 0;
 
   /** Forgets everything; the map is empty at `una`. */
   reset(una: Seq): void {
@@ -206,16 +215,30 @@ export class SendMap {
     }
     this.base = ack;
     if (this.head === this.tail) {
+      // Everything is acknowledged: the arrays go, as the send queue's chunks do, so an idle
+      // connection carries no transmit metadata; the next send allocates them again.
       this.head = 0;
       this.tail = 0;
+      this.release();
     }
     if (seqLt(this.retransHigh, ack)) this.retransHigh = ack;
     return this.head < this.tail && ((this.flags[this.head] as number) & SACKED) !== 0;
   }
 
   /**
-   * Marks [left, right) SACKed (clipped to the map), splitting records at the edges. Calls
-   * `delivered(i, from, to)` for each range that was not SACKed before.
+   * Marks [left, right) SACKed (clipped to the map). Calls `delivered(i, from, to)` for each
+   * range that was not SACKed before.
+   *
+   * The block is first rounded in to the segment grid (Linux tcp_sacktag_walk splits only on
+   * segment boundaries, tcp_match_skb_to_sack): a segment the block covers only in part is
+   * left unSACKed, which RFC 6675 §2 permits ("a segment that is not fully SACKed is treated
+   * as not SACKed"). Otherwise a peer SACKing single bytes would make every byte a record
+   * and every ACK a shift of the arrays (CVE-2019-11478). Records of unknown segmentation
+   * (cut 0: imported state) may split at any edge, but no split is made once the map holds
+   * MAX_SACK_RECORDS records (counted in `sackSplitsRefused`; the SACK is then taken in part,
+   * which costs at most a retransmission the peer did not need). A newly SACKed record merges
+   * with a SACKed neighbour sent at the same instant on the same grid, undoing the split that
+   * made it, so SACKing a burst segment by segment leaves it one record.
    */
   sack(left: Seq, right: Seq, delivered: (i: number, from: Seq, to: Seq) => void): void {
     if (this.head === this.tail) return;
@@ -224,25 +247,29 @@ export class SendMap {
     if (seqGt(right, top)) right = top;
     if (!seqLt(left, right)) return;
     let i = this.find(left);
+    if ((this.cuts[i] as number) !== 0 && this.boundaryAtOrBelow(i, left) !== left) {
+      left = this.boundaryAfter(i, left);
+      if (left === this.ends[i]) i++;
+    }
+    const j = this.find(seqAdd(right, -1));
+    if ((this.cuts[j] as number) !== 0 && right !== this.ends[j]) right = this.boundaryAtOrBelow(j, right);
+    if (!seqLt(left, right)) return;
     if (this.starts[i] !== left) {
-      if ((this.flags[i] as number) & SACKED) {
-        // Already SACKed up to its end: continue from the next record.
-        i++;
-      } else {
-        this.split(i, left);
-        i++;
-      }
+      // Already SACKed up to its end, or a split refused: continue from the next record.
+      if (((this.flags[i] as number) & SACKED) === 0) this.splitForSack(i, left);
+      i++;
     }
     while (i < this.tail && seqLt(this.starts[i] as Seq, right)) {
       const f = this.flags[i] as number;
       if ((f & SACKED) === 0) {
-        if (seqGt(this.ends[i] as Seq, right)) this.split(i, right);
+        if (seqGt(this.ends[i] as Seq, right) && !this.splitForSack(i, right)) return;
         const s = this.starts[i] as Seq;
         const e = this.ends[i] as Seq;
         delivered(i, s, e);
         this.account(f, seqDiff(e, s), -1);
         this.flags[i] = (f & EVER_RETRANS) | SACKED;
         this.sackedBytes += seqDiff(e, s);
+        i = this.mergeSacked(i);
       }
       i++;
     }
@@ -472,6 +499,58 @@ export class SendMap {
     return out;
   }
 
+  /** split() for a SACK block edge, unless the map already holds MAX_SACK_RECORDS records. */
+  private splitForSack(i: number, at: Seq): boolean {
+    if (this.tail - this.head >= MAX_SACK_RECORDS) {
+      this.sackSplitsRefused++;
+      return false;
+    }
+    this.split(i, at);
+    return true;
+  }
+
+  /**
+   * Merges record `i` (just SACKed) with SACKed neighbours that could have been one record
+   * with it: contiguous, the same flags and transmit time, and the same known grid. Returns
+   * the index of the merged record (i or i - 1).
+   */
+  private mergeSacked(i: number): number {
+    if (i > this.head && this.sameRecord(i - 1, i)) {
+      this.ends[i - 1] = this.ends[i] as number;
+      this.remove(i);
+      i--;
+    }
+    if (i + 1 < this.tail && this.sameRecord(i, i + 1)) {
+      this.ends[i] = this.ends[i + 1] as number;
+      this.remove(i + 1);
+    }
+    return i;
+  }
+
+  private sameRecord(a: number, b: number): boolean {
+    const cut = this.cuts[a] as number;
+    return (
+      cut !== 0 &&
+      this.cuts[b] === cut &&
+      this.ends[a] === this.starts[b] &&
+      this.flags[a] === this.flags[b] &&
+      this.times[a] === this.times[b] &&
+      seqDiff(this.origins[b] as Seq, this.origins[a] as Seq) % cut === 0
+    );
+  }
+
+  /** Removes record `i`; indices above it move down by one. */
+  private remove(i: number): void {
+    const n = this.tail;
+    this.starts.copyWithin(i, i + 1, n);
+    this.ends.copyWithin(i, i + 1, n);
+    this.times.copyWithin(i, i + 1, n);
+    this.flags.copyWithin(i, i + 1, n);
+    this.origins.copyWithin(i, i + 1, n);
+    this.cuts.copyWithin(i, i + 1, n);
+    this.tail--;
+  }
+
   /** Splits record `i` at `at` (strictly inside it): the upper part becomes record i + 1 with the same time and flags. Indices below i + 1 stay valid. */
   private split(i: number, at: Seq): void {
     if (this.tail === this.starts.length) this.grow(false);
@@ -515,6 +594,15 @@ export class SendMap {
       }
     }
     return this.tail++;
+  }
+
+  private release(): void {
+    this.starts = NO_U32;
+    this.ends = NO_U32;
+    this.times = NO_F64;
+    this.flags = NO_U8;
+    this.origins = NO_U32;
+    this.cuts = NO_U32;
   }
 
   /** Doubles the capacity; with `compact` the dead prefix is dropped (indices move), otherwise indices are kept. */
