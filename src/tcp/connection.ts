@@ -18,8 +18,9 @@ import type { Clock } from '../wire/clock.js';
 import type { DropReason } from '../wire/drop-reason.js';
 import type { Random } from '../wire/random.js';
 import { inWindow, seq, seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, u32Diff, u32Lt, type Seq } from '../wire/seq.js';
-import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type TcpOptions, type TcpRepr, type TcpSackBlock } from '../wire/tcp.js';
+import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG, type TcpOptions, type TcpRepr, type TcpSackBlock } from '../wire/tcp.js';
 import { createCongestionControl, type CongestionControl } from './congestion/index.js';
+import { checkOffloadRecord } from './import-check.js';
 import { chooseWindowScale, clampWindowScale, TIMESTAMPS_OPTION_LEN } from './negotiation.js';
 import {
   TCP_FLAG_KEEP_ALIVE_ENABLED,
@@ -49,7 +50,7 @@ import { RttEstimator } from './rtt.js';
 import { EVER_RETRANS, SendMap, UNTIMED } from './send-map.js';
 import { OutSegment, type MutableSackBlock, type MutableTimestamps } from './segment-out.js';
 import { SendQueue } from './send-queue.js';
-import type { TcpConfig, TcpErrorCode, TcpEvent, TcpHooks, TcpInfo, TcpInputVerdict, TcpState } from './types.js';
+import type { TcpConfig, TcpErrorCode, TcpEvent, TcpHooks, TcpInfo, TcpInputVerdict, TcpState, TcpUploadRequestReason } from './types.js';
 
 export interface TcpConnectionOptions {
   config: TcpConfig;
@@ -159,6 +160,8 @@ export class TcpConnection {
   private _state: TcpState = 'CLOSED';
   /** Set by exportState(): the connection now lives elsewhere and this instance is inert. */
   private detached = false;
+  /** A target engine asked to be uploaded (config.role 'target'): frozen until exported. */
+  private uploadPending = false;
   /** Opened by accept()/fromSynCookie(): an RST in SYN-RECEIVED returns silently (RFC 9293 §3.10.7.4). */
   private passive = false;
   /** close() was called: the FIN-WAIT-2 timeout applies, and new data is answered with RST (RFC 1122 §4.2.2.13). */
@@ -462,6 +465,18 @@ export class TcpConnection {
    * continuity (NicDelta = TsTime - now, §7.6), timer residues, and the data that travels
    * with the state. Cached variables override the corresponding configuration.
    */
+  /**
+   * fromOffloadState() behind checkOffloadRecord(): a record that does not describe a live
+   * connection the importer (config.role) may take gives its reason instead of an engine.
+   */
+  static importOffloadState(
+    o: Omit<TcpConnectionOptions, 'localPort' | 'remotePort'> & { snapshot: TcpOffloadSnapshot },
+  ): { readonly connection: TcpConnection; readonly reason?: undefined } | { readonly connection?: undefined; readonly reason: string } {
+    const reason = checkOffloadRecord(o.snapshot, o.config.role);
+    if (reason !== undefined) return { reason };
+    return { connection: TcpConnection.fromOffloadState(o) };
+  }
+
   static fromOffloadState(o: Omit<TcpConnectionOptions, 'localPort' | 'remotePort'> & { snapshot: TcpOffloadSnapshot }): TcpConnection {
     const s = o.snapshot;
     const k = s.const;
@@ -807,6 +822,7 @@ export class TcpConnection {
    */
   input(segment: TcpRepr): TcpInputVerdict {
     if (this.detached || this._state === 'CLOSED' || this._state === 'LISTEN') return 'tcp-closed';
+    if (this.uploadPending) return 'tcp-upload-pending';
     this.statSegmentsIn++;
     const now = this.clock.now();
     if (this.announceEstablished) {
@@ -835,7 +851,8 @@ export class TcpConnection {
         this.sendChallengeAck(now);
         return this.dropReason;
       case 'drop-with-rst':
-        this.sendRst(segment.ackNumber, 0 as Seq, false);
+        // The offload target originates an RST only for an abortive disconnect (reference §4.7.2).
+        if (this.config.role === 'host') this.sendRst(segment.ackNumber, 0 as Seq, false);
         return this.dropReason;
     }
   }
@@ -951,6 +968,12 @@ export class TcpConnection {
     if ((flags & TCP_RST) !== 0) {
       this.onReset();
       return undefined;
+    }
+    if ((flags & TCP_URG) !== 0 && this.config.role === 'target') {
+      // Reference §4.9: an acceptable segment with URG is neither processed nor acknowledged;
+      // the owner keeps it, and everything after it, for the host.
+      this.requestUpload('urgent-data');
+      return 'tcp-upload-pending';
     }
     // RFC 7323 §4.3 (2): remember the TSval to echo, from the segment that starts at or before Last.ACK.sent.
     const ts = seg.options.timestamps;
@@ -1487,7 +1510,8 @@ export class TcpConnection {
     switch (this._state) {
       case 'FIN-WAIT-1':
         this.setState('FIN-WAIT-2');
-        if (this.orphaned) this.setTimer('fin-wait-2', now + this.config.finWait2TimeoutMs);
+        // A host runs the timer for orphans only (Linux tcp_fin_timeout); the target always (§7.5.2).
+        if (this.orphaned || this.config.role === 'target') this.setTimer('fin-wait-2', now + this.config.finWait2TimeoutMs);
         return;
       case 'CLOSING':
         this.enterTimeWait(now);
@@ -1512,7 +1536,7 @@ export class TcpConnection {
     let start = seg.seqNumber;
     if ((seg.flags & TCP_SYN) !== 0) start = seqAdd(start, 1);
     const end = seqAdd(start, len);
-    if (this.orphaned && seqGt(end, this.rcvNxt)) {
+    if (this.orphaned && this.config.role === 'host' && seqGt(end, this.rcvNxt)) {
       // RFC 1122 §4.2.2.13 (Linux LINUX_MIB_TCPABORTONDATA): new data after close() is lost;
       // tell the peer with a RST.
       this.sendRst(this.sndMax, this.rcvNxt, true);
@@ -1616,8 +1640,13 @@ export class TcpConnection {
 
   private enterTimeWait(now: number): void {
     this.setState('TIME-WAIT');
-    this.setTimer('time-wait', now + this.config.timeWaitMs);
     this.keepAliveDeadline = Infinity;
+    if (this.config.role === 'target') {
+      // Reference §7.5: the target does not run 2 MSL; the host finishes TIME-WAIT.
+      this.requestUpload('time-wait');
+      return;
+    }
+    this.setTimer('time-wait', now + this.config.timeWaitMs);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -1631,7 +1660,7 @@ export class TcpConnection {
    * application calls.
    */
   poll(): void {
-    if (this.detached) return;
+    if (this.detached || this.uploadPending) return;
     const now = this.clock.now();
     if (this.announceEstablished) {
       this.announceEstablished = false;
@@ -2125,7 +2154,7 @@ export class TcpConnection {
 
   /** Clock time (ms) of the earliest armed timer; Infinity when none. */
   nextDeadline(): number {
-    if (this.detached || this._state === 'CLOSED') return Infinity;
+    if (this.detached || this.uploadPending || this._state === 'CLOSED') return Infinity;
     let d = this.timerDeadline;
     if (this.keepAliveDeadline < d) d = this.keepAliveDeadline;
     if (this.delayedAckDeadline < d) d = this.delayedAckDeadline;
@@ -2134,7 +2163,7 @@ export class TcpConnection {
 
   /** Handles every timer due at clock.now(); may transmit. */
   onTimer(): void {
-    if (this.detached || this._state === 'CLOSED') return;
+    if (this.detached || this.uploadPending || this._state === 'CLOSED') return;
     const now = this.clock.now();
     if (this.delayedAckDeadline <= now) {
       this.delayedAckDeadline = Infinity;
@@ -2164,8 +2193,14 @@ export class TcpConnection {
           this.onPersistTimeout(now);
           break;
         case 'fin-wait-2':
-          // Reference §7.5.2 / Linux tcp_fin_timeout: the orphan is forgotten.
           this.clearTimer();
+          if (this.config.role === 'target') {
+            // Reference §7.5.2: upload with TimeoutExpiration, the state CLOSED.
+            this.setState('CLOSED');
+            this.requestUpload('fin-wait-2-timeout');
+            return;
+          }
+          // Linux tcp_fin_timeout: the orphan is forgotten.
           this.terminate(undefined);
           return;
         case 'time-wait':
@@ -2200,7 +2235,8 @@ export class TcpConnection {
     }
     if (this.sndUna === this.sndMax) return;
     if (this.retransmitCount >= this.config.maxRetransmits) {
-      this.terminate(this.softError ?? 'ETIMEDOUT');
+      if (this.config.role === 'target') this.requestUpload('retransmit-limit');
+      else this.terminate(this.softError ?? 'ETIMEDOUT');
       return;
     }
     // RFC 5681 §3.1 / RFC 6298 §5.4-5.6: ssthresh on the first timeout only, cwnd = 1 SMSS,
@@ -2265,7 +2301,8 @@ export class TcpConnection {
   /** Reference §7.5.4 steps 2, 3 and 6. */
   private onPersistTimeout(now: number): void {
     if (this.retransmitCount > this.config.maxRetransmits) {
-      this.terminate(this.softError ?? 'ETIMEDOUT');
+      if (this.config.role === 'target') this.requestUpload('persist-limit');
+      else this.terminate(this.softError ?? 'ETIMEDOUT');
       return;
     }
     this.statZeroWindowProbes++;
@@ -2307,6 +2344,11 @@ export class TcpConnection {
       return;
     }
     if (this.keepAliveProbes >= this.keepAliveProbeLimit) {
+      if (this.config.role === 'target') {
+        // Reference §7.5.3: the target asks for the upload; the host decides (and resets).
+        this.requestUpload('keepalive-exhausted');
+        return;
+      }
       // RFC 1122 §4.2.3.6 / Linux: the peer is dead; reset and report.
       this.sendRst(this.sndMax, this.rcvNxt, true);
       this.terminate(this.softError ?? 'ETIMEDOUT');
@@ -2385,7 +2427,8 @@ export class TcpConnection {
    * The complete state for a hand-over (reference §3.3.2 steps 3-6): first the due delayed
    * ACK is sent (§3.2.4); SACKed-only data is dropped (step 2); timers become residues in
    * ticks (-1 not running, 0 due now). Afterwards this instance is detached: it transmits
-   * nothing, and input() answers 'tcp-closed'.
+   * nothing, and input() answers 'tcp-closed'. A failed offload must not come here: it uses
+   * queryState(), which leaves the connection running.
    */
   exportState(): TcpOffloadSnapshot {
     this.checkAttached('exportState');
@@ -2393,8 +2436,33 @@ export class TcpConnection {
     if (st === 'SYN-SENT' || st === 'SYN-RECEIVED' || st === 'LISTEN') {
       throw new Error(`exportState: a connection in ${st} cannot be handed over (reference §3.2.6)`);
     }
-    const now = this.clock.now();
     if (st !== 'CLOSED' && (this.ackNow || this.rcvNxt !== this.lastAckSent)) this.sendAck();
+    const snapshot = this.snapshot();
+    this.detached = true;
+    this.clearTimer();
+    this.keepAliveDeadline = Infinity;
+    this.delayedAckDeadline = Infinity;
+    return snapshot;
+  }
+
+  /**
+   * The live values of every structure, for QueryOffload (reference §3.6): nothing is sent and
+   * nothing changes, so the connection runs on exactly as before. The delegated union arms are
+   * the query's: SendBacklogSize (bytes the owner should keep queued here: the peer's window,
+   * at least a congestion window, §4.1.3) and ReceiveBacklogSize (received, undelivered bytes).
+   * The data arrays are views of the queues at this moment.
+   */
+  queryState(): TcpOffloadSnapshot {
+    this.checkAttached('queryState');
+    const snapshot = this.snapshot();
+    snapshot.delegated.SendBacklogSize = Math.min(0xfffffffe, Math.max(this.sndWnd, Math.floor(this.cc.cwnd)));
+    snapshot.delegated.ReceiveBacklogSize = this.receiveQueue.length;
+    return snapshot;
+  }
+
+  private snapshot(): TcpOffloadSnapshot {
+    const st = this._state;
+    const now = this.clock.now();
     const tps = this.config.ticksPerSecond;
     const msToTicks = (ms: number): number => (ms * tps) / 1000;
     const residue = (deadline: number): number =>
@@ -2464,10 +2532,6 @@ export class TcpConnection {
       bufferedData: this.receiveQueue.views(),
       peerFinReceived: this.peerFinReceived,
     };
-    this.detached = true;
-    this.clearTimer();
-    this.keepAliveDeadline = Infinity;
-    this.delayedAckDeadline = Infinity;
     return snapshot;
   }
 
@@ -2538,6 +2602,17 @@ export class TcpConnection {
   }
 
   /** CLOSED, with 'error' first when there is one, then 'closed'. */
+  /**
+   * A target engine's mandatory upload request (reference §5.1.3, §11 item 1): no more ACKs,
+   * retransmissions, timers or deliveries; the state stays as it is for the export.
+   */
+  private requestUpload(reason: TcpUploadRequestReason): void {
+    if (this.uploadPending) return;
+    this.uploadPending = true;
+    this.delayedAckDeadline = Infinity;
+    this.emit({ type: 'upload-request', reason });
+  }
+
   private terminate(error: TcpErrorCode | undefined): void {
     if (this._state === 'CLOSED') return;
     this.clearTimer();

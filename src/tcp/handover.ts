@@ -41,6 +41,7 @@ export const HANDOVER: Readonly<Record<string, HandoverEntry>> = {
   sackRights: ENGINE,
   _state: c('delegated.State'),
   detached: ENGINE,
+  uploadPending: r('the request is the reason of the upload; the new owner runs the connection normally'),
   passive: r('only meaningful in SYN-RECEIVED, which is never handed over (§1.4)'),
   orphaned: c('delegated.Retransmit.TimeoutDelta in FIN-WAIT-2 (only an orphaned connection runs that timer)'),
   announceEstablished: r('only meaningful before ESTABLISHED (§1.4)'),

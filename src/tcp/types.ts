@@ -92,7 +92,35 @@ export interface TcpConfig {
   readonly ticksPerSecond: number;
   /** RFC 5961 challenge-ACK rate limit: at most this many per second per connection. */
   readonly challengeAckLimitPerSecond: number;
+  /**
+   * Who runs the engine (reference §1.1). A `host` engine ends a connection itself where TCP
+   * says so. A `target` engine is the offload NIC's: where a host would act alone it asks for
+   * an upload instead (§5.1.3: retransmission, persist and keepalive limits, the FIN-WAIT-2
+   * timer, TIME-WAIT, urgent data), it runs the FIN-WAIT-2 timer whenever it is in FIN-WAIT-2
+   * (§7.5.2), and it originates an RST only for an abortive disconnect (§4.7.2).
+   */
+  readonly role: TcpRole;
 }
+
+export type TcpRole = 'host' | 'target';
+
+/**
+ * Why a target engine asks to be uploaded. Each is mandatory (reference §5.1.3, §11 item 1):
+ * after it the engine transmits nothing and processes no segment until it is exported.
+ */
+export type TcpUploadRequestReason =
+  /** TcpMaximumRetransmissions retransmissions of one segment (§7.5.1): TimeoutExpiration. */
+  | 'retransmit-limit'
+  /** Too many zero-window probes in one round (§7.5.4): TimeoutExpiration. */
+  | 'persist-limit'
+  /** Keepalive probes exhausted (§7.5.3): TimeoutExpiration. */
+  | 'keepalive-exhausted'
+  /** The FIN-WAIT-2 timer expired; the state is CLOSED (§7.5.2): TimeoutExpiration. */
+  | 'fin-wait-2-timeout'
+  /** The connection entered TIME-WAIT; the target does not run 2 MSL (§7.5): UploadRequested. */
+  | 'time-wait'
+  /** An acceptable segment with URG (§4.9): ReceivedUrgentData. */
+  | 'urgent-data';
 
 export const DEFAULT_TCP_CONFIG: TcpConfig = Object.freeze({
   mss: 1460,
@@ -120,6 +148,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = Object.freeze({
   reassemblyLimitBytes: 1 << 20,
   ticksPerSecond: 1000,
   challengeAckLimitPerSecond: 1000,
+  role: 'host',
 }) as TcpConfig;
 
 /**
@@ -164,7 +193,13 @@ export type TcpEvent =
   /** The connection reached CLOSED; the host may forget it (after TIME-WAIT, LAST-ACK, an abort, or a reset). */
   | { readonly type: 'closed' }
   /** Every state change, for tracing. */
-  | { readonly type: 'state'; readonly from: TcpState; readonly to: TcpState };
+  | { readonly type: 'state'; readonly from: TcpState; readonly to: TcpState }
+  /**
+   * A target engine asks to be uploaded (config.role 'target'). From now on it is frozen: it
+   * sends nothing, runs no timer, and answers every input with 'tcp-upload-pending' (the owner
+   * keeps those segments and hands them to the host after the upload, §4.9 step 6).
+   */
+  | { readonly type: 'upload-request'; readonly reason: TcpUploadRequestReason };
 
 export interface TcpHooks {
   readonly clock: Clock;

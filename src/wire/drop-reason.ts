@@ -113,6 +113,8 @@ export const DROP_REASONS = [
   'tcp-reassembly-fragmented',
   'tcp-listen-bad-segment',
   'tcp-closed',
+  /** A target engine asked to be uploaded: it processes nothing more; the segment goes to the host after the upload. */
+  'tcp-upload-pending',
   'tcp-zero-window',
   /** An ICMP error quoting a sequence number outside [SND.UNA, SND.NXT] (RFC 5927 §4.1; Linux OutOfWindowIcmps). */
   'tcp-icmp-outside-window',
