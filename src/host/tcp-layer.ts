@@ -7,16 +7,13 @@
  * application writes), so a batch of in-order segments is answered by one ACK and
  * application writes made in one turn leave in as few segments as the windows allow.
  */
-import { formatIpv4Address, formatIpv6Address, ipv6Equals, parseIpAddress, putIpv4, type Ipv4Address, type Ipv6Address } from '../wire/addr.js';
-import { finishChecksum, sum16 } from '../wire/checksum.js';
+import { formatIpv4Address, formatIpv6Address, ipv6Equals, parseIpAddress, putIpv4, type Ipv4Address, type Ipv6Address, type MacAddress } from '../wire/addr.js';
 import type { DropReason } from '../wire/drop-reason.js';
-import { ETHERNET_HEADER_LEN, ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../wire/ethernet.js';
 import { IP_PROTO_TCP } from '../wire/ip-proto.js';
-import { IPV4_HEADER_LEN, emitIpv4Header, ipv4PseudoHeaderSum, type Ipv4Repr } from '../wire/ipv4.js';
-import { IPV6_HEADER_LEN, emitIpv6Header, ipv6PseudoHeaderSum, type Ipv6Repr } from '../wire/ipv6.js';
+import { IPV4_HEADER_LEN, ipv4PseudoHeaderSum, type Ipv4Repr } from '../wire/ipv4.js';
+import { IPV6_HEADER_LEN, ipv6PseudoHeaderSum, type Ipv6Repr } from '../wire/ipv6.js';
 import {
   TCP_ACK,
-  TCP_CHECKSUM_OFFSET,
   TCP_FIN,
   TCP_HEADER_LEN,
   TCP_RST,
@@ -27,8 +24,8 @@ import {
   tcpHeaderLength,
   type TcpRepr,
 } from '../wire/tcp.js';
-import { VNET_F_NEEDS_CSUM, VNET_GSO_NONE, VNET_GSO_TCPV4, VNET_GSO_TCPV6, type VnetHeader } from '../wire/vnet.js';
 import { TcpConnection, resetFor } from '../tcp/connection.js';
+import { TcpFrameBuilder, type TcpFramePath } from '../tcp/frame-builder.js';
 import { IsnGenerator } from '../tcp/isn.js';
 import { decodeSynCookie, encodeSynCookie, synCookieSynAck } from '../tcp/syn-cookie.js';
 import { DEFAULT_PEER_MSS_IPV4, DEFAULT_PEER_MSS_IPV6 } from '../tcp/negotiation.js';
@@ -36,7 +33,7 @@ import type { TcpConfig, TcpEvent, TcpHooks, TcpSegmentOut } from '../tcp/types.
 import { seq } from '../wire/seq.js';
 import type { HostStack } from './stack.js';
 import { ipv6Key } from './stack.js';
-import { TimerQueue, type TimedItem } from './timer-queue.js';
+import { TimerQueue, type TimedItem } from '../tcp/timer-queue.js';
 import { addTcpInfo, emptyTcpTotals, type TcpTotals } from './stats.js';
 import { TcpSocket } from './socket.js';
 import type { TcpServer } from './server.js';
@@ -60,7 +57,7 @@ export interface TcpListener {
 }
 
 /** The host's transmission control block around one engine: addresses, routing, socket. */
-export class HostTcb implements TcpHooks, TimedItem {
+export class HostTcb implements TcpHooks, TimedItem, TcpFramePath {
   readonly clock: HostStack['scheduler'];
   engine!: TcpConnection;
   socket: TcpSocket | undefined;
@@ -77,6 +74,10 @@ export class HostTcb implements TcpHooks, TimedItem {
   /** IPv4 next hop (numbers) or IPv6 next hop. */
   readonly nextHop4: Ipv4Address;
   readonly nextHop6: Ipv6Address | undefined;
+  /** The neighbor cache writes the destination MAC when the frame leaves. */
+  readonly dstMac = undefined;
+  readonly tos = 0;
+  readonly flowLabel = 0;
 
   constructor(
     readonly layer: TcpLayer,
@@ -99,6 +100,14 @@ export class HostTcb implements TcpHooks, TimedItem {
       this.nextHop4 = 0;
       this.nextHop6 = layer.stack.nextHop6(remote6 as Ipv6Address) ?? remote6;
     }
+  }
+
+  get srcMac(): MacAddress {
+    return this.layer.stack.mac;
+  }
+
+  get ttl(): number {
+    return this.layer.stack.ttl;
   }
 
   transmit(segment: TcpSegmentOut): void {
@@ -149,9 +158,8 @@ export class TcpLayer {
   private last: HostTcb | undefined;
   private readonly config4: TcpConfig;
   private readonly config6: TcpConfig;
-  private readonly csumInfo4: VnetHeader;
-  private readonly csumInfo6: VnetHeader;
   private txChecksumOffload = false;
+  private frames: TcpFrameBuilder | undefined;
   private tso = false;
   private capsKnown = false;
 
@@ -161,8 +169,6 @@ export class TcpLayer {
     this.timers = new TimerQueue(stack.scheduler, (tcb) => this.fire(tcb));
     this.config4 = { ...stack.tcpConfig, defaultPeerMss: DEFAULT_PEER_MSS_IPV4 };
     this.config6 = { ...stack.tcpConfig, defaultPeerMss: DEFAULT_PEER_MSS_IPV6 };
-    this.csumInfo4 = { flags: VNET_F_NEEDS_CSUM, gsoType: VNET_GSO_NONE, hdrLen: 0, gsoSize: 0, csumStart: ETHERNET_HEADER_LEN + IPV4_HEADER_LEN, csumOffset: TCP_CHECKSUM_OFFSET };
-    this.csumInfo6 = { flags: VNET_F_NEEDS_CSUM, gsoType: VNET_GSO_NONE, hdrLen: 0, gsoSize: 0, csumStart: ETHERNET_HEADER_LEN + IPV6_HEADER_LEN, csumOffset: TCP_CHECKSUM_OFFSET };
   }
 
   /** The per-family engine configuration: MSS from the interface MTU, TSO size from the miniport. */
@@ -454,70 +460,25 @@ export class TcpLayer {
   /** The hot path: one engine segment into one frame (or one TSO super-frame). */
   transmit(tcb: HostTcb, seg: TcpSegmentOut): void {
     const stack = this.stack;
-    const out = stack.frameScratch;
-    const family = tcb.family;
-    const ipHeader = family === 4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN;
-    const tcpOff = ETHERNET_HEADER_LEN + ipHeader;
-    const headerLen = emitTcpHeader(seg, out, tcpOff);
-    if (seg.payloadLength > 0) seg.copyPayload(out, tcpOff + headerLen);
-    const tcpLen = headerLen + seg.payloadLength;
-    const pseudo = tcb.pseudoBase + tcpLen;
-    let info: VnetHeader | undefined;
-    const gso = seg.gsoSize > 0 && seg.payloadLength > seg.gsoSize && this.tso;
-    if (this.txChecksumOffload) {
-      fillTcpChecksum(out, tcpOff, tcpLen, { kind: 'partial', pseudoHeaderSum: pseudo });
-      if (gso) {
-        info = {
-          flags: VNET_F_NEEDS_CSUM,
-          gsoType: family === 4 ? VNET_GSO_TCPV4 : VNET_GSO_TCPV6,
-          hdrLen: tcpOff + headerLen,
-          gsoSize: seg.gsoSize,
-          csumStart: tcpOff,
-          csumOffset: TCP_CHECKSUM_OFFSET,
-        };
-      } else {
-        info = family === 4 ? this.csumInfo4 : this.csumInfo6;
-      }
-    } else {
-      out[tcpOff + TCP_CHECKSUM_OFFSET] = 0;
-      out[tcpOff + TCP_CHECKSUM_OFFSET + 1] = 0;
-      const c = finishChecksum(sum16(out, tcpOff, tcpLen, pseudo));
-      out[tcpOff + TCP_CHECKSUM_OFFSET] = c >>> 8;
-      out[tcpOff + TCP_CHECKSUM_OFFSET + 1] = c & 0xff;
-    }
-    if (family === 4) {
-      emitIpv4Header(
-        {
-          src: tcb.local4,
-          dst: tcb.remote4,
-          protocol: IP_PROTO_TCP,
-          ttl: stack.ttl,
-          payloadLength: tcpLen,
-          // A TSO super-frame becomes one datagram per segment, each with the next ID (Linux
-          // inet_gso_segment): reserve them all.
-          identification: stack.nextIpv4Id(gso ? Math.ceil(seg.payloadLength / seg.gsoSize) : 1),
-          dontFragment: true,
-        },
-        out,
-        ETHERNET_HEADER_LEN,
-      );
-      writeEthernet(out, stack.mac, ETHERTYPE_IPV4);
-      stack.stats.tcpOut++;
+    const { frame, info } = this.frameBuilder().build(seg, tcb);
+    stack.stats.tcpOut++;
+    if (seg.flags & TCP_RST) stack.stats.tcpRstOut++;
+    if (tcb.family === 4) {
       stack.stats.ipv4Out++;
-      if (seg.flags & TCP_RST) stack.stats.tcpRstOut++;
-      stack.sendToNeighbor4(tcb.nextHop4, out.subarray(0, tcpOff + tcpLen), info);
+      stack.sendToNeighbor4(tcb.nextHop4, frame, info);
     } else {
-      emitIpv6Header(
-        { src: tcb.local6 as Ipv6Address, dst: tcb.remote6 as Ipv6Address, nextHeader: IP_PROTO_TCP, hopLimit: stack.ttl, payloadLength: tcpLen },
-        out,
-        ETHERNET_HEADER_LEN,
-      );
-      writeEthernet(out, stack.mac, ETHERTYPE_IPV6);
-      stack.stats.tcpOut++;
       stack.stats.ipv6Out++;
-      if (seg.flags & TCP_RST) stack.stats.tcpRstOut++;
-      stack.sendToNeighbor6(tcb.nextHop6 as Ipv6Address, out.subarray(0, tcpOff + tcpLen), info);
+      stack.sendToNeighbor6(tcb.nextHop6 as Ipv6Address, frame, info);
     }
+  }
+
+  /** The frame builder, once the miniport's task offloads are known. */
+  private frameBuilder(): TcpFrameBuilder {
+    if (this.frames !== undefined) return this.frames;
+    this.learnCaps();
+    const frames = new TcpFrameBuilder({ txChecksum: this.txChecksumOffload, tso: this.tso }, (n) => this.stack.nextIpv4Id(n));
+    if (this.capsKnown) this.frames = frames;
+    return frames;
   }
 
   /** A segment that belongs to no engine (RST, cookie SYN-ACK), with a full software checksum. */
@@ -880,13 +841,6 @@ function v4Bytes(a: Ipv4Address): Uint8Array {
 
 function u32(b: Uint8Array, off: number): number {
   return (((b[off] as number) << 24) | ((b[off + 1] as number) << 16) | ((b[off + 2] as number) << 8) | (b[off + 3] as number)) >>> 0;
-}
-
-function writeEthernet(out: Uint8Array, src: Uint8Array, ethertype: number): void {
-  // Destination MAC is written by the neighbor cache when the frame leaves.
-  out.set(src, 6);
-  out[12] = ethertype >>> 8;
-  out[13] = ethertype & 0xff;
 }
 
 function sameAddress(a: NonNullable<TcpListener['address']>, b: NonNullable<TcpListener['address']>): boolean {

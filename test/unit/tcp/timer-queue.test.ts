@@ -1,7 +1,7 @@
 /** The TCP layer's timer queue: one scheduler timer, a heap of deadlines, cancelled items let go. */
 import { describe, expect, it } from 'vitest';
 import { SimScheduler } from '../../../src/wire/clock.js';
-import { TimerQueue, type TimedItem } from '../../../src/host/timer-queue.js';
+import { TimerQueue, type TimedItem } from '../../../src/tcp/timer-queue.js';
 
 interface Item extends TimedItem {
   readonly id: number;

@@ -1,5 +1,5 @@
 /**
- * One scheduler timer for all TCP connections. Each connection reports its next deadline;
+ * One scheduler timer for all TCP connections (of the host stack, or of the offload target). Each connection reports its next deadline;
  * the queue keeps a binary min-heap of (deadline, connection) and arms a single timer for the
  * earliest. Deadlines that move later (the common case: every ACK pushes the retransmission
  * timer out) cost nothing: the old heap entry fires, finds nothing due, and the connection is
