@@ -669,6 +669,38 @@ export class TcpConnection {
     return view;
   }
 
+  /**
+   * Copies up to `length` in-order received bytes, from `offset` past the front, into `dst`
+   * without consuming them: the offload target's delivery algorithm looks before it knows how
+   * much the host takes (reference §4.3.2 partial acceptance). Returns the bytes copied.
+   */
+  peekReceived(dst: Uint8Array, dstOffset: number, offset: number, length: number): number {
+    let skip = offset;
+    let done = 0;
+    for (const view of this.receiveQueue.views()) {
+      if (done === length) break;
+      if (skip >= view.length) {
+        skip -= view.length;
+        continue;
+      }
+      const n = Math.min(view.length - skip, length - done);
+      dst.set(view.subarray(skip, skip + n), dstOffset + done);
+      done += n;
+      skip = 0;
+    }
+    return done;
+  }
+
+  /** Drops `n` delivered bytes from the front; the window opens as for read(). */
+  consumeReceived(n: number): void {
+    let left = n;
+    while (left > 0) {
+      const view = this.read(left);
+      if (view === undefined) break;
+      left -= view.length;
+    }
+  }
+
   /** Half-close: a FIN follows the queued data (RFC 9293 §3.10.4 CLOSE for the send side). */
   shutdown(): void {
     this.checkAttached('shutdown');

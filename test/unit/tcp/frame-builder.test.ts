@@ -53,11 +53,11 @@ describe('TcpFrameBuilder', () => {
     if (!eth.ok) throw new Error('ethernet');
     expect([...eth.value.dst]).toEqual([2, 0, 0, 0, 0, 2]);
     const ip = parseIpv4(eth.value.payload);
-    if (!ip.ok) throw new Error(ip.error);
+    if (!ip.ok) throw new Error(ip.reason);
     expect([ip.value.ttl, (ip.value.dscp << 2) | ip.value.ecn, ip.value.dontFragment, ip.value.identification]).toEqual([17, 0xb9, true, 0x8123]);
     expect(ids).toEqual([1]);
-    const tcp = parseTcp(ip.value.payload, { kind: 'verify', pseudoHeaderSum: pathPseudoBase(path(4)) + ip.value.payload.length });
-    if (!tcp.ok) throw new Error(tcp.error);
+    const tcp = parseTcp(ip.value.payload, { pseudoHeaderSum: pathPseudoBase(path(4)) + ip.value.payload.length });
+    if (!tcp.ok) throw new Error(tcp.reason);
     expect([...tcp.value.payload]).toEqual([1, 2, 3]);
   });
 
@@ -67,7 +67,7 @@ describe('TcpFrameBuilder', () => {
     const eth = parseEthernet(six.frame);
     if (!eth.ok) throw new Error('ethernet');
     const ip = parseIpv6(eth.value.payload);
-    if (!ip.ok) throw new Error(ip.error);
+    if (!ip.ok) throw new Error(ip.reason);
     expect([ip.value.hopLimit, ip.value.trafficClass, ip.value.flowLabel]).toEqual([17, 0xb9, 0x12345]);
     expect(six.info?.gsoSize).toBe(0);
     const big = b.build(segment(new Uint8Array(3000), 1000), path(4));
