@@ -7,6 +7,7 @@ import type { Random } from '../wire/random.js';
 import type { Scheduler } from '../wire/clock.js';
 import type { TcpConfig } from '../tcp/types.js';
 import type { NeighborParams } from './neighbor-cache.js';
+import type { OffloadOptions } from './offload.js';
 
 export interface Ipv4InterfaceAddress {
   readonly address: Ipv4Address;
@@ -48,6 +49,8 @@ export interface HostStackOptions {
   readonly reassembly?: { readonly maxDatagrams: number; readonly maxBytes: number; readonly timeoutMs: number } | undefined;
   /** Default TTL / hop limit of packets the stack sends (Linux ip_default_ttl 64). */
   readonly ttl?: number | undefined;
+  /** When connections are offloaded to the chimney below (default: never). */
+  readonly offload?: OffloadOptions | undefined;
   /** Structured log sink for notable events (address conflicts, resolution failures). */
   readonly log?: ((event: HostLogEvent) => void) | undefined;
 }

@@ -99,11 +99,16 @@ export class TcpServer extends EventEmitter {
   /** Called by the TCP layer when a handshake completes. */
   acceptConnection(socket: TcpSocket): void {
     this.open.add(socket);
-    socket.once('close', () => {
-      this.open.delete(socket);
-      this.maybeClosed();
-    });
+    // The socket reports its own end (connectionClosed, from its _destroy, as node:net's
+    // Socket does with its _server): a 'close' listener per socket would cost a closure
+    // and a once wrapper on every idle connection.
+    socket.server = this;
     this.emit('connection', socket);
+  }
+
+  /** Called by an accepted socket when it is destroyed. */
+  connectionClosed(socket: TcpSocket): void {
+    if (this.open.delete(socket)) this.maybeClosed();
   }
 
   ref(): this {

@@ -1,14 +1,16 @@
 /**
- * A TCP connection of the host stack as a `node:net`-style Duplex stream. Writes go into the
- * engine's send queue by reference (the send buffer is bounded by `sndBufSize`: the write
- * callback waits for acknowledgements beyond it, which is the backpressure); reads pull from
- * the engine's receive queue only while the stream wants data, so an application that stops
- * reading closes the TCP window.
+ * A TCP connection of the host stack as a `node:net`-style Duplex stream. Writes are copied
+ * into the engine's send queue, so the write callback means what node:net's does (the stack
+ * owns the bytes; the buffer may be reused) and comes as soon as the send buffer has room
+ * (`sndBufSize`: beyond it the callback waits for acknowledgements, which is the
+ * backpressure); reads pull from the engine's receive queue only while the stream wants
+ * data, so an application that stops reading closes the TCP window.
  */
 import { Duplex } from 'node:stream';
 import { constants as osConstants } from 'node:os';
 import type { TcpEvent, TcpErrorCode, TcpInfo } from '../tcp/types.js';
 import type { TimerHandle } from '../wire/clock.js';
+import type { TcpServer } from './server.js';
 import type { HostTcb, TcpLayer } from './tcp-layer.js';
 
 export interface TcpSocketOptions {
@@ -39,6 +41,8 @@ const SYSCALL: Record<TcpErrorCode, string> = {
 export class TcpSocket extends Duplex {
   /** True until the handshake completes (node:net `connecting`). */
   connecting: boolean;
+  /** The server that accepted this socket (node:net `server`); it is told when the socket is destroyed. */
+  server: TcpServer | undefined = undefined;
   bytesRead = 0;
   private written = 0;
   private readonly tcb: HostTcb;
@@ -194,6 +198,15 @@ export class TcpSocket extends Duplex {
 
   // ---- Duplex implementation ----
 
+  /**
+   * The engine copies `chunk` into its send queue, so the callback may come before the bytes
+   * are acknowledged and the application may then reuse the buffer, as with node:net (issue 9,
+   * defect 3: a queue that kept the buffer retransmitted what the application wrote into it
+   * later). Completing only on acknowledgement, as TcpOffloadSend does (chimney reference
+   * §4.1.2), would allow one write per round trip, a Writable having one write outstanding at
+   * a time. The offloaded path can keep these semantics: it posts the stack's copies, and
+   * their send completions free them and make room in `sndBufSize`, as acknowledgements do here.
+   */
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     if (this.tcb.gone || this.engineClosed) {
       callback(errnoError('EPIPE', this.tcb));
@@ -267,6 +280,7 @@ export class TcpSocket extends Duplex {
     this.pendingWrite = undefined;
     pending?.(error ?? errnoError('EPIPE', this.tcb));
     callback(error);
+    this.server?.connectionClosed(this);
   }
 
   /** Moves in-order data from the engine into the stream while the consumer wants it. */

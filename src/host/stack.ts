@@ -42,7 +42,8 @@ import { IPV6_FRAGMENT_HEADER_LEN, IPV6_HEADER_LEN, emitIpv6FragmentHeader, emit
 import { Ipv6Reassembler } from '../wire/ipv6-reassembly.js';
 import { VNET_F_DATA_VALID, VNET_F_NEEDS_CSUM } from '../wire/vnet.js';
 import { completeChecksum } from '../wire/gso.js';
-import type { LinkStateInfo, MiniportEdge, NblOffloadInfo } from '../ndis/edges.js';
+import type { BoundMiniportEdge, LinkStateInfo, MiniportEdge, NblOffloadInfo } from '../ndis/edges.js';
+import type { NdisChimneyCalls, ProtocolChimneyHandlers } from '../ndis/chimney-edges.js';
 import type { BindableProtocol } from '../ndis/binding.js';
 import type { NdisStatus } from '../ndis/status.js';
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from '../tcp/types.js';
@@ -221,14 +222,25 @@ export class HostStack implements BindableProtocol {
     this.icmp4 = new Icmp4(this);
     this.icmp6 = new Icmp6(this);
     this.ndp = new Ndp(this);
-    this.tcp = new TcpLayer(this);
+    this.tcp = new TcpLayer(this, options.offload);
   }
 
   // ---- binding (ndis) ----
 
-  bindLower(lower: MiniportEdge): void {
+  bindLower(lower: MiniportEdge | BoundMiniportEdge): void {
     if (this.lower !== undefined) throw new Error('HostStack: already bound to a miniport');
     this.lower = lower;
+  }
+
+  /** The chimney handlers this stack registers with NDIS (none when it never offloads). */
+  get chimneyClient(): ProtocolChimneyHandlers | undefined {
+    return this.tcp.offloads.options.policy === 'never' ? undefined : this.tcp.offloads;
+  }
+
+  /** The NDIS chimney functions of the binding below, when the miniport offers chimney offload. */
+  get lowerChimney(): NdisChimneyCalls | undefined {
+    const lower = this.lower as Partial<BoundMiniportEdge> | undefined;
+    return lower?.chimney;
   }
 
   /** Offload capabilities of the layer below (checksum offload, TSO). */

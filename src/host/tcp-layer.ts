@@ -26,6 +26,7 @@ import {
 } from '../wire/tcp.js';
 import { TcpConnection, resetFor } from '../tcp/connection.js';
 import { TcpFrameBuilder, type TcpFramePath } from '../tcp/frame-builder.js';
+import { OffloadManager, type ConnectionIo, type OffloadedConnection, type OffloadHost, type OffloadOptions } from './offload.js';
 import { IsnGenerator } from '../tcp/isn.js';
 import { decodeSynCookie, encodeSynCookie, synCookieSynAck } from '../tcp/syn-cookie.js';
 import { DEFAULT_PEER_MSS_IPV4, DEFAULT_PEER_MSS_IPV6 } from '../tcp/negotiation.js';
@@ -35,7 +36,7 @@ import type { HostStack } from './stack.js';
 import { ipv6Key } from './stack.js';
 import { TimerQueue, type TimedItem } from '../tcp/timer-queue.js';
 import { addTcpInfo, emptyTcpTotals, type TcpTotals } from './stats.js';
-import { TcpSocket } from './socket.js';
+import { TcpSocket, type SocketMoveEvent } from './socket.js';
 import type { TcpServer } from './server.js';
 
 /** Linux net.ipv4.ip_local_port_range. */
@@ -74,6 +75,8 @@ export class HostTcb implements TcpHooks, TimedItem, TcpFramePath {
   /** IPv4 next hop (numbers) or IPv6 next hop. */
   readonly nextHop4: Ipv4Address;
   readonly nextHop6: Ipv6Address | undefined;
+  /** Set while the connection is offloaded or moving (reference §1.4): the socket's I/O goes through it. */
+  offload: OffloadedConnection | undefined = undefined;
   /** The neighbor cache writes the destination MAC when the frame leaves. */
   readonly dstMac = undefined;
   readonly tos = 0;
@@ -100,6 +103,16 @@ export class HostTcb implements TcpHooks, TimedItem, TcpFramePath {
       this.nextHop4 = 0;
       this.nextHop6 = layer.stack.nextHop6(remote6 as Ipv6Address) ?? remote6;
     }
+  }
+
+  /** What the socket reads, writes and closes: the engine, or its offloaded stand-in. */
+  get io(): ConnectionIo {
+    return this.offload ?? this.engine;
+  }
+
+  /** The hooks a host engine of this connection is built with (itself). */
+  get hooks(): TcpHooks {
+    return this;
   }
 
   get srcMac(): MacAddress {
@@ -153,7 +166,7 @@ export class TcpLayer {
   private flushQueued = false;
   /** Engine calls in progress; socket notifications wait until they return (no re-entry into an engine). */
   private depth = 0;
-  private pending: { tcb: HostTcb; event: TcpEvent }[] = [];
+  private pending: { tcb: HostTcb; event: TcpEvent | SocketMoveEvent }[] = [];
   /** One-entry lookup cache: bulk transfers hit the same connection frame after frame. */
   private last: HostTcb | undefined;
   private readonly config4: TcpConfig;
@@ -163,7 +176,14 @@ export class TcpLayer {
   private tso = false;
   private capsKnown = false;
 
-  constructor(readonly stack: HostStack) {
+  /** The offload manager: when connections go to the target and come back. */
+  readonly offloads: OffloadManager;
+
+  constructor(
+    readonly stack: HostStack,
+    offload: OffloadOptions = { policy: 'never' },
+  ) {
+    this.offloads = new OffloadManager(this.offloadHost(), offload);
     this.isn = new IsnGenerator(stack.secret.subarray(0, 16), stack.scheduler);
     this.cookieSecret = stack.secret.subarray(16, 32);
     this.timers = new TimerQueue(stack.scheduler, (tcb) => this.fire(tcb));
@@ -202,7 +222,7 @@ export class TcpLayer {
   totals(): TcpTotals {
     const t = { ...this.stack.stats.tcpClosed };
     const live = emptyTcpTotals();
-    for (const tcb of this.table.values()) addTcpInfo(live, tcb.engine.info());
+    for (const tcb of this.table.values()) addTcpInfo(live, tcb.io.info());
     for (const k of Object.keys(t) as (keyof TcpTotals)[]) t[k] += live[k];
     return t;
   }
@@ -257,6 +277,11 @@ export class TcpLayer {
   }
 
   private deliver(tcb: HostTcb, seg: TcpRepr): DropReason | undefined {
+    if (tcb.offload !== undefined) {
+      // Offloaded or moving: held and forwarded, never answered here (and never with a RST).
+      tcb.offload.received(seg);
+      return undefined;
+    }
     // RFC 9293 §3.10.7.4 with RFC 6191: a SYN that is clearly newer than a connection in
     // TIME-WAIT starts a new incarnation; the old one ends silently and a listener takes it.
     // With no listener the SYN goes to the TIME-WAIT connection, which keeps its state (Linux
@@ -539,7 +564,8 @@ export class TcpLayer {
       try {
         for (const tcb of list) {
           tcb.dirty = false;
-          if (tcb.gone) continue;
+          // An offloaded (or moving) connection's host engine is frozen or detached.
+          if (tcb.gone || tcb.offload !== undefined) continue;
           try {
             tcb.engine.poll();
             this.schedule(tcb);
@@ -556,13 +582,13 @@ export class TcpLayer {
   }
 
   schedule(tcb: HostTcb): void {
-    if (tcb.gone) return;
+    if (tcb.gone || tcb.offload !== undefined) return;
     const at = tcb.engine.nextDeadline();
     if (at !== Infinity) this.timers.schedule(tcb, at);
   }
 
   private fire(tcb: HostTcb): void {
-    if (tcb.gone) return;
+    if (tcb.gone || tcb.offload !== undefined) return;
     this.depth++;
     try {
       tcb.engine.onTimer();
@@ -609,7 +635,7 @@ export class TcpLayer {
     }
   }
 
-  private dispatch(tcb: HostTcb, event: TcpEvent): void {
+  private dispatch(tcb: HostTcb, event: TcpEvent | SocketMoveEvent): void {
     if (event.type === 'established' && tcb.listener !== undefined) {
       const listener = tcb.listener;
       listener.halfOpen--;
@@ -623,6 +649,44 @@ export class TcpLayer {
       return;
     }
     tcb.socket?.onEngineEvent(event);
+    if (event.type === 'established' || event.type === 'readable' || event.type === 'acked') this.offloads.consider(tcb);
+  }
+
+  /** Runs `fn` against the connection's I/O (engine or offloaded stand-in) on behalf of a socket. */
+  withIo<T>(tcb: HostTcb, fn: (io: ConnectionIo) => T): T {
+    if (tcb.offload === undefined) return this.withEngine(tcb, fn);
+    const result = fn(tcb.offload);
+    if (this.depth === 0 && this.pending.length > 0) this.drainEvents();
+    return result;
+  }
+
+  /** The narrow view of the layer and the stack the offload manager works with. */
+  private offloadHost(): OffloadHost {
+    const stack = this.stack;
+    const asTcb = (c: unknown): HostTcb => c as HostTcb;
+    return {
+      scheduler: stack.scheduler,
+      random: stack.random,
+      chimney: () => stack.lowerChimney,
+      neighborMac: (c) => (c.family === 4 ? stack.arpCache.lookup(c.nextHop4) : stack.ndCache.lookup(c.nextHop6 as Ipv6Address)),
+      pathMtu: (c) => {
+        const known = c.family === 4 ? stack.pathCache.mtu4(c.remote4) : stack.pathCache.mtu6(c.remote6 as Ipv6Address);
+        return Math.min(known ?? stack.mtu, stack.mtu);
+      },
+      configFor: (c) => this.configFor(c.family),
+      emit: (c, event) => this.onEvent(asTcb(c), event),
+      moved: (c, to, reason) => {
+        const socket = asTcb(c).socket;
+        if (socket !== undefined) this.pending.push({ tcb: asTcb(c), event: { type: 'moved', to, reason } });
+        if (this.depth === 0) this.drainEvents();
+      },
+      input: (c, seg) => {
+        const tcb = asTcb(c);
+        if (!tcb.gone) this.deliver(tcb, seg);
+      },
+      markDirty: (c) => this.markDirty(asTcb(c)),
+      connections: () => this.connections(),
+    };
   }
 
   /** Runs `fn` against an engine on behalf of a socket, then delivers what it raised. */

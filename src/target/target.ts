@@ -7,12 +7,20 @@
 import type { Link, LinkReceiver } from '../link/link.js';
 import type { MacAddress } from '../wire/addr.js';
 import type { VnetHeader } from '../wire/vnet.js';
-import type { MiniportAttributes, MiniportEdge, NblOffloadInfo, ProtocolEdge } from '../ndis/edges.js';
+import type { BoundProtocolEdge, MiniportAttributes, MiniportEdge, NblOffloadInfo, ProtocolEdge } from '../ndis/edges.js';
+import type { Random } from '../wire/random.js';
+import type { Scheduler } from '../wire/clock.js';
+import { TargetChimney, type TargetCapabilities } from './chimney.js';
 
 export interface OffloadTargetOptions {
   readonly link: Link;
   /** The NIC's MAC address (the emulator's own; the kernel side of the TAP has another). */
   readonly macAddress: MacAddress;
+  /**
+   * Chimney offload (reference §7.1): with it the target registers the provider handlers and
+   * terminates offloaded connections itself; without it, it is a plain NIC.
+   */
+  readonly chimney?: { readonly scheduler: Scheduler; readonly random: Random; readonly capabilities?: Partial<TargetCapabilities> } | undefined;
 }
 
 export interface OffloadTargetStats {
@@ -29,6 +37,8 @@ export class OffloadTarget implements MiniportEdge, LinkReceiver {
   readonly stats: OffloadTargetStats = { indicatedFrames: 0, sentFrames: 0, unboundDrops: 0 };
   private upper: ProtocolEdge | undefined;
   private readonly link: Link;
+  /** The chimney provider handlers, when chimney offload is configured. */
+  readonly chimneyProvider: TargetChimney | undefined;
 
   constructor(options: OffloadTargetOptions) {
     this.link = options.link;
@@ -46,6 +56,29 @@ export class OffloadTarget implements MiniportEdge, LinkReceiver {
         lsoMaxOffloadSize: caps.tso ? 65535 - 20 - 60 : 0,
       },
     };
+    const chimney = options.chimney;
+    this.chimneyProvider =
+      chimney === undefined
+        ? undefined
+        : new TargetChimney({
+            scheduler: chimney.scheduler,
+            random: chimney.random,
+            macAddress: options.macAddress,
+            mtu: options.link.mtu,
+            txChecksum: caps.txChecksumOffload,
+            tso: caps.tso,
+            lsoMaxOffloadSize: this.attributes.taskOffload.lsoMaxOffloadSize,
+            send: (frame, info) => {
+              this.stats.sentFrames++;
+              this.link.send(frame, info);
+            },
+            indicateNormal: (frame, info) => {
+              this.stats.indicatedFrames++;
+              this.upper?.receiveNetBufferLists(frame, info);
+            },
+            upcalls: () => (this.upper as Partial<BoundProtocolEdge> | undefined)?.chimney,
+            capabilities: chimney.capabilities,
+          });
     options.link.setReceiver(this);
   }
 
@@ -65,11 +98,14 @@ export class OffloadTarget implements MiniportEdge, LinkReceiver {
       this.stats.unboundDrops++;
       return;
     }
+    // An offloaded connection's segment goes to its engine; everything else up (§4.12).
+    if (this.chimneyProvider?.classify(frame, vnet) === true) return;
     this.stats.indicatedFrames++;
     upper.receiveNetBufferLists(frame, vnet);
   }
 
   onBatchEnd(): void {
+    this.chimneyProvider?.batchEnd();
     this.upper?.receiveComplete();
   }
 }

@@ -208,7 +208,7 @@ export class TcpConnection {
   private sndWl2 = 0 as Seq;
   /** Sequence number of the send queue's first byte. */
   private sndDataBase = 0 as Seq;
-  private readonly sendQueue = new SendQueue();
+  private readonly sendQueue: SendQueue;
   /** End of the last segment shorter than the MSS that we sent (Minshall's Nagle variant, Linux snd_sml). */
   private sndSml = 0 as Seq;
   /** The application asked for a FIN after the queued data. */
@@ -337,7 +337,10 @@ export class TcpConnection {
     this.config = o.config;
     this.hooks = o.hooks;
     this.clock = o.hooks.clock;
-    this.receiveQueue = new ReceiveQueue(o.hooks.allocate?.bind(o.hooks));
+    // One allocator for both queues' chunks (the host's skips the zero fill).
+    const allocate = o.hooks.allocate?.bind(o.hooks);
+    this.receiveQueue = new ReceiveQueue(allocate);
+    this.sendQueue = new SendQueue(allocate);
     this.localPort = o.localPort;
     this.remotePort = o.remotePort;
     // The initial state is set here, not through setState(): no 'state' event fires while the
@@ -638,7 +641,7 @@ export class TcpConnection {
     return this.receiveQueue.length;
   }
 
-  /** Appends to the send queue, keeping a reference to `data` (the caller must not modify it afterwards). */
+  /** Appends a copy of `data` to the send queue: the caller may reuse its buffer as soon as this returns. */
   write(data: Uint8Array): void {
     this.checkAttached('write');
     if (this.finQueued || !this.canWrite()) {

@@ -12,6 +12,8 @@ import { OffloadTarget } from '../../../src/target/target.js';
 import { bindProtocol } from '../../../src/ndis/binding.js';
 import { HostStack } from '../../../src/host/stack.js';
 import type { TcpConfig } from '../../../src/tcp/types.js';
+import type { OffloadOptions } from '../../../src/host/offload.js';
+import type { TargetCapabilities } from '../../../src/target/chimney.js';
 
 export interface Net {
   scheduler: SimScheduler;
@@ -24,9 +26,18 @@ export interface Net {
   until(cond: () => boolean, limitMs?: number): Promise<void>;
 }
 
-export function makeStack(scheduler: SimScheduler, link: Link, n: number, tcp: Partial<TcpConfig> = {}): HostStack {
+export interface ChimneySetup {
+  readonly offload: OffloadOptions;
+  readonly capabilities?: Partial<TargetCapabilities>;
+}
+
+export function makeStack(scheduler: SimScheduler, link: Link, n: number, tcp: Partial<TcpConfig> = {}, chimney?: ChimneySetup): HostStack {
   const mac = Uint8Array.of(2, 0, 0, 0, 0, n);
-  const target = new OffloadTarget({ link, macAddress: mac });
+  const target = new OffloadTarget({
+    link,
+    macAddress: mac,
+    chimney: chimney === undefined ? undefined : { scheduler, random: new SeededRandom(100 + n), capabilities: chimney.capabilities },
+  });
   const stack = new HostStack({
     interface: {
       mac,
@@ -38,17 +49,22 @@ export function makeStack(scheduler: SimScheduler, link: Link, n: number, tcp: P
     secret: new Uint8Array(32).fill(n),
     dadTransmits: 0,
     tcp,
+    offload: chimney?.offload,
   });
   bindProtocol(stack, target);
+  targets.set(stack, target);
   void stack.start();
   return stack;
 }
 
-export function net(options: { latencyMs?: number; impair?: ImpairConfig; tcp?: Partial<TcpConfig>; vnet?: boolean } = {}): Net {
+/** The target under each stack made here (tests of the chimney look at it). */
+export const targets = new WeakMap<HostStack, OffloadTarget>();
+
+export function net(options: { latencyMs?: number; impair?: ImpairConfig; tcp?: Partial<TcpConfig>; vnet?: boolean; chimneyA?: ChimneySetup } = {}): Net {
   const scheduler = new SimScheduler();
   const [linkA, linkB] = SimLink.pair(scheduler, { latencyMs: options.latencyMs ?? 0.05, vnet: options.vnet ?? false });
   const la: Link = options.impair === undefined ? linkA : new ImpairLink(linkA, scheduler, options.impair);
-  const a = makeStack(scheduler, la, 1, options.tcp);
+  const a = makeStack(scheduler, la, 1, options.tcp, options.chimneyA);
   const b = makeStack(scheduler, linkB, 2, options.tcp);
   // Streams and the stack's end-of-turn flush run on the microtask and immediate queues:
   // let them run between every millisecond of simulated time.
