@@ -38,6 +38,13 @@ const SYSCALL: Record<TcpErrorCode, string> = {
   EPIPE: 'write',
 };
 
+/** The offload manager's notice that a connection moved to the target or back. */
+export interface SocketMoveEvent {
+  readonly type: 'moved';
+  readonly to: 'offload' | 'upload';
+  readonly reason: string;
+}
+
 export class TcpSocket extends Duplex {
   /** True until the handshake completes (node:net `connecting`). */
   connecting: boolean;
@@ -111,23 +118,31 @@ export class TcpSocket extends Duplex {
   }
 
   setNoDelay(noDelay = true): this {
-    if (!this.tcb.gone) this.layer.withEngine(this.tcb, (e) => e.setNoDelay(noDelay));
+    if (!this.tcb.gone) this.layer.withIo(this.tcb, (e) => e.setNoDelay(noDelay));
     return this;
   }
 
   setKeepAlive(enable = false, initialDelayMs?: number): this {
-    if (!this.tcb.gone) this.layer.withEngine(this.tcb, (e) => e.setKeepAlive(enable, initialDelayMs !== undefined && initialDelayMs > 0 ? initialDelayMs : undefined));
+    if (!this.tcb.gone) this.layer.withIo(this.tcb, (e) => e.setKeepAlive(enable, initialDelayMs !== undefined && initialDelayMs > 0 ? initialDelayMs : undefined));
     return this;
+  }
+
+  /**
+   * The connection runs in the offload target now (reference §1.4). The socket behaves the
+   * same either way; 'offload' and 'upload' events (with the reason) tell when it moves.
+   */
+  get offloaded(): boolean {
+    return this.tcb.offload?.mode === 'offloaded';
   }
 
   /** A snapshot like Linux TCP_INFO. */
   info(): TcpInfo {
-    return this.tcb.engine.info();
+    return this.tcb.io.info();
   }
 
   /** Resets the connection at once (node:net resetAndDestroy). */
   resetAndDestroy(): this {
-    if (!this.tcb.gone) this.layer.withEngine(this.tcb, (e) => e.abort());
+    if (!this.tcb.gone) this.layer.withIo(this.tcb, (e) => e.abort());
     return this.destroy();
   }
 
@@ -212,7 +227,7 @@ export class TcpSocket extends Duplex {
       callback(errnoError('EPIPE', this.tcb));
       return;
     }
-    this.layer.withEngine(this.tcb, (e) => e.write(chunk));
+    this.layer.withIo(this.tcb, (e) => e.write(chunk));
     this.written += chunk.length;
     this.touch();
     this.admit(callback);
@@ -223,7 +238,7 @@ export class TcpSocket extends Duplex {
       callback(errnoError('EPIPE', this.tcb));
       return;
     }
-    this.layer.withEngine(this.tcb, (e) => {
+    this.layer.withIo(this.tcb, (e) => {
       for (const c of chunks) {
         e.write(c.chunk);
         this.written += c.chunk.length;
@@ -239,13 +254,13 @@ export class TcpSocket extends Duplex {
    * that fails calls it back with the error instead of success.
    */
   private admit(callback: (error?: Error | null) => void): void {
-    if (!this.connecting && this.tcb.engine.sendQueueLength < this.tcb.sndBufSize) callback();
+    if (!this.connecting && this.tcb.io.sendQueueLength < this.tcb.sndBufSize) callback();
     else this.pendingWrite = callback;
   }
 
   private releaseWrite(): void {
     const pending = this.pendingWrite;
-    if (pending !== undefined && this.tcb.engine.sendQueueLength < this.tcb.sndBufSize) {
+    if (pending !== undefined && this.tcb.io.sendQueueLength < this.tcb.sndBufSize) {
       this.pendingWrite = undefined;
       pending();
     }
@@ -258,7 +273,7 @@ export class TcpSocket extends Duplex {
       this.once('connect', () => this._final(callback));
       return;
     }
-    if (!this.tcb.gone && !this.engineClosed) this.layer.withEngine(this.tcb, (e) => e.shutdown());
+    if (!this.tcb.gone && !this.engineClosed) this.layer.withIo(this.tcb, (e) => e.shutdown());
     callback();
   }
 
@@ -273,8 +288,8 @@ export class TcpSocket extends Duplex {
     if (!this.tcb.gone && !this.engineClosed) {
       // An error or an explicit destroy with the stream unfinished resets the connection; a
       // finished one closes gracefully (RST anyway when unread data remains, RFC 9293 §3.10.4).
-      if (error !== null) this.layer.withEngine(this.tcb, (e) => e.abort());
-      else this.layer.withEngine(this.tcb, (e) => e.close());
+      if (error !== null) this.layer.withIo(this.tcb, (e) => e.abort());
+      else this.layer.withIo(this.tcb, (e) => e.close());
     }
     const pending = this.pendingWrite;
     this.pendingWrite = undefined;
@@ -288,10 +303,10 @@ export class TcpSocket extends Duplex {
     // Also after the connection has closed (tcb.gone): what is still queued in the engine was
     // acknowledged to the peer, so the application must get it (reading a closed engine's
     // queue sends nothing).
-    const engine = this.tcb.engine;
+    const engine = this.tcb.io;
     while (this.wantsData && !this.endPushed && !this.destroyed) {
       if (engine.readableLength === 0) break;
-      const chunk = this.layer.withEngine(this.tcb, (e) => e.read());
+      const chunk = this.layer.withIo(this.tcb, (e) => e.read());
       if (chunk === undefined) break;
       this.bytesRead += chunk.length;
       this.touch();
@@ -305,7 +320,11 @@ export class TcpSocket extends Duplex {
   }
 
   /** Engine events, delivered after the engine call that raised them has returned. */
-  onEngineEvent(event: TcpEvent): void {
+  onEngineEvent(event: TcpEvent | SocketMoveEvent): void {
+    if (event.type === 'moved') {
+      this.emit(event.to, event.reason);
+      return;
+    }
     switch (event.type) {
       case 'established':
         this.connecting = false;
@@ -325,6 +344,7 @@ export class TcpSocket extends Duplex {
         return;
       case 'fin-acked':
       case 'state':
+      case 'upload-request':
         return;
       case 'error':
         this.engineClosed = true;

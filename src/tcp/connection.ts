@@ -694,6 +694,16 @@ export class TcpConnection {
     return done;
   }
 
+  /**
+   * Sends the ACK that is due now, if any (the delayed ACK included): before a hand-over the
+   * owner flushes it so the record and the wire agree (reference §3.2.4, §3.3.2 step 3).
+   */
+  sendPendingAck(): void {
+    if (this.detached || !this.isSynchronized()) return;
+    if (this.ackNow || this.rcvNxt !== this.lastAckSent) this.sendAck();
+    this.delayedAckDeadline = Infinity;
+  }
+
   /** Drops `n` delivered bytes from the front; the window opens as for read(). */
   consumeReceived(n: number): void {
     let left = n;
