@@ -103,6 +103,7 @@ export class TcpServer extends EventEmitter {
     // Socket does with its _server): a 'close' listener per socket would cost a closure
     // and a once wrapper on every idle connection.
     socket.server = this;
+    socket.acceptedBy = this;
     this.emit('connection', socket);
   }
 

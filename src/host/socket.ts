@@ -48,8 +48,10 @@ export interface SocketMoveEvent {
 export class TcpSocket extends Duplex {
   /** True until the handshake completes (node:net `connecting`). */
   connecting: boolean;
-  /** The server that accepted this socket (node:net `server`); it is told when the socket is destroyed. */
-  server: TcpServer | undefined = undefined;
+  /** The server that accepted this socket (node:net `server`; node:http overwrites it with its own). */
+  server: unknown = undefined;
+  /** The TcpServer that accepted this socket: told when the socket is destroyed. */
+  acceptedBy: TcpServer | undefined = undefined;
   bytesRead = 0;
   private written = 0;
   private readonly tcb: HostTcb;
@@ -295,7 +297,7 @@ export class TcpSocket extends Duplex {
     this.pendingWrite = undefined;
     pending?.(error ?? errnoError('EPIPE', this.tcb));
     callback(error);
-    this.server?.connectionClosed(this);
+    this.acceptedBy?.connectionClosed(this);
   }
 
   /** Moves in-order data from the engine into the stream while the consumer wants it. */
