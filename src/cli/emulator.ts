@@ -15,6 +15,7 @@ import { TapLink } from '../link/tap-link.js';
 import { PcapLink, installExitFlush } from '../link/pcapng.js';
 import { ImpairLink, parseImpairSpec, ImpairSpecError, type ImpairConfig } from '../link/impair.js';
 import { bindProtocol } from '../ndis/binding.js';
+import type { OffloadPolicy } from '../host/offload.js';
 import { OffloadTarget } from '../target/target.js';
 import { HostStack } from '../host/stack.js';
 import type { HostLogEvent } from '../host/config.js';
@@ -40,6 +41,10 @@ export interface EmulatorOptions {
   readonly dadTransmits: number;
   /** TCP engine settings for every connection of the host stack (congestion control, buffers, timers). */
   readonly tcp?: Partial<TcpConfig> | undefined;
+  /** When the host offloads connections to the target (default never: a plain NIC). */
+  readonly offload?: OffloadPolicy | undefined;
+  /** Upload and re-offload every offloaded connection at this interval (ms). */
+  readonly cycleMs?: number | undefined;
 }
 
 export interface Emulator {
@@ -169,13 +174,30 @@ export async function startEmulator(options: EmulatorOptions, log: Logger): Prom
     // Closing the outermost link closes every wrapper and finally the TAP (idempotent).
     cleanups.push(() => outer.close());
 
-    const target = new OffloadTarget({ link, macAddress: mac });
+    const offload = options.offload ?? 'never';
+    const target = new OffloadTarget({
+      link,
+      macAddress: mac,
+      chimney: offload === 'never' ? undefined : { scheduler, random: new SeededRandom(randomBytes(4).readUInt32LE(0)) },
+    });
     const stack = new HostStack({
       interface: { mac, ipv4: net.ipv4, ipv6: net.ipv6 },
       scheduler,
       random: new SeededRandom(randomBytes(4).readUInt32LE(0)),
       dadTransmits: options.dadTransmits,
       tcp: options.tcp,
+      offload: {
+        policy: offload,
+        cycleMs: options.cycleMs,
+        // --log json: one line per chimney operation call, completion and indication.
+        log:
+          log.format === 'json'
+            ? (record) => {
+                const { event: _event, ...fields } = record;
+                log.event('chimney', fields);
+              }
+            : undefined,
+      },
       log: (event: HostLogEvent) => {
         if (event.event === 'dad-conflict' || event.event === 'arp-conflict' || event.event === 'nd-conflict') {
           log.warn(`address conflict on ${event.address} (${event.event}) with ${event.from}`, { address: event.address, from: event.from });

@@ -12,6 +12,7 @@ import { parseIpAddress } from '../wire/addr.js';
 import { type Emulator, type EmulatorOptions, startEmulator } from './emulator.js';
 import { UserError } from './errors.js';
 import { createLogger, type LogFormat, type Logger } from './log.js';
+import type { OffloadPolicy } from '../host/offload.js';
 import { parseServiceSpec, startService, type RunningService, type ServiceSpec } from './services.js';
 
 interface NetworkFlags {
@@ -27,6 +28,8 @@ interface NetworkFlags {
   mac?: string;
   vnet: boolean;
   dad: number;
+  offload: OffloadPolicy;
+  cycle?: number;
   log: LogFormat;
 }
 
@@ -52,6 +55,8 @@ function addNetworkOptions(cmd: Command): Command {
     .option('--mac <mac>', "the emulator's MAC address (default: derived from the TAP name)")
     .option('--no-vnet', 'plain frames: no virtio-net header, no checksum offload, no TSO')
     .option('--dad <n>', 'IPv6 duplicate address detection probes per address (0 skips DAD)', integer('--dad'), 1)
+    .option('--offload <policy>', 'when connections go to the offload target: never, handshake, manual or after:BYTES', offloadPolicy, 'handshake' as OffloadPolicy)
+    .option('--cycle <ms>', 'upload and re-offload every offloaded connection at this interval', integer('--cycle'))
     .addOption(new Option('--log <format>', 'output format').choices(['text', 'json']).default('text'));
 }
 
@@ -69,7 +74,17 @@ function emulatorOptions(flags: NetworkFlags): EmulatorOptions {
     mac: flags.mac,
     vnet: flags.vnet,
     dadTransmits: flags.dad,
+    offload: flags.offload,
+    cycleMs: flags.cycle,
   };
+}
+
+/** Parses --offload: never | handshake | manual | after:BYTES. */
+function offloadPolicy(value: string): OffloadPolicy {
+  if (value === 'never' || value === 'handshake' || value === 'manual') return value;
+  const m = /^after:(\d+)$/.exec(value);
+  if (m !== null) return { afterBytes: Number(m[1]) };
+  throw new InvalidArgumentError(`--offload: expected never, handshake, manual or after:BYTES, got '${value}'`);
 }
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -127,7 +142,10 @@ function installShutdown(emulator: Emulator, log: Logger, extra: () => Promise<v
           log.warn(`shutdown: ${error instanceof Error ? error.message : String(error)}`);
           code = code === 0 ? 1 : code;
         }
-        log.event('stopped', { stats: emulator.stack.stats.toJSON() });
+        log.event('stopped', {
+          stats: emulator.stack.stats.toJSON(),
+          target: { ...emulator.target.stats, chimney: emulator.target.chimneyProvider?.stats, offload: emulator.stack.tcp.offloads.stats },
+        });
         resolve(code);
       })();
     };

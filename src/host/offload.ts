@@ -460,11 +460,13 @@ export class OffloadedConnection implements ConnectionIo {
   private rxBytes = 0;
   private rxHead = 0;
   private refused = false;
+  private reenableQueued = false;
   private zeroPosted = false;
   /** Bytes sent to the target and not yet completed. */
   private outstanding = 0;
   private peerFin = false;
   private shutdownRequested = false;
+  private disconnectIssued = false;
   private abortRequested = false;
   private aborted = false;
   private readonly snapshot: TcpOffloadSnapshot;
@@ -522,13 +524,23 @@ export class OffloadedConnection implements ConnectionIo {
       this.rx[this.rxHead] = head.subarray(max);
     }
     this.rxBytes -= out.length;
-    if (this.refused && this.rxBytes < RX_LIMIT / 2) this.reenableIndications();
+    if (this.refused && this.rxBytes < RX_LIMIT / 2 && !this.reenableQueued) {
+      // Not from inside read(): the zero-byte receive makes the target indicate at once, and
+      // that data must reach the socket after the bytes this read returns, not before them.
+      this.reenableQueued = true;
+      queueMicrotask(() => {
+        this.reenableQueued = false;
+        this.reenableIndications();
+      });
+    }
     return out;
   }
 
   shutdown(): void {
+    if (this.shutdownRequested && this.disconnectIssued) return;
     this.shutdownRequested = true;
     if (this.mode !== 'offloaded') return;
+    this.disconnectIssued = true;
     const chimney = this.manager.hostApi.chimney();
     const nbl = this.tag(newNetBufferList(new Uint8Array(0)));
     this.manager.log({ op: 'NdisOffloadTcpDisconnect', connection: this.name, flags: 'graceful' });

@@ -880,8 +880,10 @@ export class TcpLayer {
 
   /** Aborts every connection (stack shutdown): peers get a RST, sockets an ECONNRESET-free close. */
   shutdown(): void {
+    this.offloads.stop();
     for (const tcb of [...this.table.values()]) {
-      this.withEngine(tcb, (e) => e.abort());
+      // An offloaded connection is reset by the target (abortive disconnect, §4.7.2).
+      this.withIo(tcb, (e) => e.abort());
       this.forget(tcb);
     }
     this.listeners.clear();
