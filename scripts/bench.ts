@@ -89,9 +89,14 @@ const ANCHOR_RENAMES: [RegExp, string][] = [
 const BASELINE_NETNS = ['chb-pfa', 'chb-pfb'];
 const BASELINE_DEVS = ['chbtapG', 'chbtapA', 'chbtapB', 'chbveA', 'chbveB'];
 
-type PathName = 'plain' | 'tso';
+/** A path: the frame format, and whether connections are offloaded to the target (`+offload`). */
+type PathName = 'plain' | 'tso' | 'plain+offload' | 'tso+offload' | 'tso+cycle';
 type TestName = 'k2h' | 'h2k' | 'cps' | 'heap';
-const PATHS: PathName[] = ['plain', 'tso'];
+function pathLabel(path: PathName): string {
+  return `${path.startsWith('plain') ? 'plain 1500' : 'vnet + TSO'}${path.endsWith('+offload') ? ', offloaded' : path.endsWith('+cycle') ? ', offloaded, --cycle 20' : ''}`;
+}
+
+const PATHS: PathName[] = ['plain', 'tso', 'plain+offload', 'tso+offload', 'tso+cycle'];
 const TESTS: TestName[] = ['k2h', 'h2k', 'cps', 'heap'];
 
 const { values: args } = parseArgs({
@@ -413,8 +418,10 @@ async function bringUp(path: PathName): Promise<Running> {
       pcap: undefined,
       impair: undefined,
       mac: undefined,
-      vnet: path === 'tso',
+      vnet: path.startsWith('tso'),
       dadTransmits: 0,
+      offload: path.endsWith('+offload') || path.endsWith('+cycle') ? 'handshake' : 'never',
+      cycleMs: path.endsWith('+cycle') ? 20 : undefined,
     },
     quietLogger,
   );
@@ -440,7 +447,7 @@ async function bringUp(path: PathName): Promise<Running> {
   await run('ip', ['netns', 'exec', NS, 'sysctl', '-q', '-w', 'net.ipv4.tcp_tw_reuse=1'], 10_000, { allowFail: true });
   const ping = await runChild('ip', ['netns', 'exec', NS, 'ping', '-c', '1', '-W', '3', HOST_IP], { timeoutMs: 8000 }).done;
   if (ping.code !== 0) throw new Error(`${path}: ping ${HOST_IP} from ${NS} failed: ${ping.stdout}${ping.stderr}`);
-  if (path === 'tso') {
+  if (path.startsWith('tso')) {
     const k = await run('ip', ['netns', 'exec', NS, 'ethtool', '-k', TAP], 8000, { allowFail: true });
     const tso = /tcp-segmentation-offload: (\w+)/.exec(k)?.[1];
     log(`tso: kernel side ${TAP} tcp-segmentation-offload: ${tso ?? 'unknown'}`);
@@ -911,7 +918,7 @@ function goodputRow(label: string, path: PathName, runs: (GoodputRun & Guard)[],
   const ratio = bg !== undefined && bg > 0 ? g / bg : undefined;
   const met = aimMet(g, bg);
   return (
-    `| ${label} | ${path === 'plain' ? 'plain 1500' : 'vnet + TSO'} | ${fmt(g, 2)}${dist} | ${fmt(cpu, 0)} | ${fmt(fps, 0)} | ${fmt(hostRt, 0)} / ${fmt(kRt, 0)} | ` +
+    `| ${label} | ${pathLabel(path)} | ${fmt(g, 2)}${dist} | ${fmt(cpu, 0)} | ${fmt(fps, 0)} | ${fmt(hostRt, 0)} / ${fmt(kRt, 0)} | ` +
     `${fmt(bg, 2)}${base?.disturbed === true ? ' (disturbed)' : ''} | ${fmt(bcpu, 0)} | ${fmt(bfps, 0)} | ${ratio === undefined ? '–' : `${ratio.toFixed(2)}×`} | ${aimText} | ${met === undefined ? '–' : met ? 'yes' : 'NO'} |`
   );
 }
@@ -929,7 +936,7 @@ function report(results: PathResults[], baselines: Map<'k2h' | 'h2k', Baseline>)
       const runs = r[dir];
       if (runs.length === 0) continue;
       const label = dir === 'k2h' ? 'kernel → host stack' : 'host stack → kernel';
-      if (r.path === 'plain') {
+      if (r.path === 'plain' || r.path === 'plain+offload') {
         const base = baselines.get(dir);
         out.push(goodputRow(label, r.path, runs, base, '> gVisor', (g, b) => (b === undefined ? undefined : g > b)));
       } else {
@@ -966,7 +973,7 @@ function report(results: PathResults[], baselines: Map<'k2h' | 'h2k', Baseline>)
       const fails = r.cps.map((x) => Object.entries(x.failures).map(([k, v]) => `${k}:${v}`).join(' ') || '0').join(' / ');
       const last = r.cps[r.cps.length - 1] as CpsRun & Guard;
       out.push(
-        `| ${r.path === 'plain' ? 'plain 1500' : 'vnet + TSO'} | ${fmt(medianOf(r.cps, (x) => x.cps), 0)}${r.cps.some((x) => x.disturbed) ? ' (disturbed)' : ''} | ${fails} | ${fmt(medianOf(r.cps, (x) => x.latencyMs.p50 ?? NaN), 2)} / ${fmt(medianOf(r.cps, (x) => x.latencyMs.p99 ?? NaN), 2)} | ${fmt(medianOf(r.cps, (x) => x.cpuPct), 0)} | ${last.rstOut} | ${last.synCookies} | ${last.hostConnectionsLeft} |`,
+        `| ${pathLabel(r.path)} | ${fmt(medianOf(r.cps, (x) => x.cps), 0)}${r.cps.some((x) => x.disturbed) ? ' (disturbed)' : ''} | ${fails} | ${fmt(medianOf(r.cps, (x) => x.latencyMs.p50 ?? NaN), 2)} / ${fmt(medianOf(r.cps, (x) => x.latencyMs.p99 ?? NaN), 2)} | ${fmt(medianOf(r.cps, (x) => x.cpuPct), 0)} | ${last.rstOut} | ${last.synCookies} | ${last.hostConnectionsLeft} |`,
       );
     }
   }
@@ -983,7 +990,7 @@ function report(results: PathResults[], baselines: Map<'k2h' | 'h2k', Baseline>)
     for (const r of heapRows) {
       const h = r.h;
       out.push(
-        `| ${r.path === 'plain' ? 'plain 1500' : 'vnet + TSO'}, ${h.variant} | ${h.hostEstablished} | ${kib(h.heapPerConn)} | ${kib(h.arrayBuffersPerConn)} | ${kib(h.totalPerConn)} | ${kib(h.splitPerConn !== undefined ? h.splitPerConn.engine + h.splitPerConn.other : undefined)} | ${kib(h.splitPerConn?.socket)} | < 8 KiB | ${h.totalPerConn < AIM_HEAP_BYTES ? 'yes' : 'NO'} | ${kib(h.heapLeftPerConnAfterClose)} |`,
+        `| ${pathLabel(r.path)}, ${h.variant} | ${h.hostEstablished} | ${kib(h.heapPerConn)} | ${kib(h.arrayBuffersPerConn)} | ${kib(h.totalPerConn)} | ${kib(h.splitPerConn !== undefined ? h.splitPerConn.engine + h.splitPerConn.other : undefined)} | ${kib(h.splitPerConn?.socket)} | < 8 KiB | ${h.totalPerConn < AIM_HEAP_BYTES ? 'yes' : 'NO'} | ${kib(h.heapLeftPerConnAfterClose)} |`,
       );
       if (h.split !== undefined) {
         const n = Math.max(1, h.hostEstablished);
@@ -1031,7 +1038,7 @@ async function profiled<T>(r: PathResults, name: string, fn: () => Promise<T>): 
 }
 
 async function measurePath(path: PathName, first: boolean): Promise<PathResults> {
-  log(`${path}: starting the emulator in-process (tap ${TAP}, namespace ${NS}, ${path === 'plain' ? '--no-vnet' : 'vnet + TSO'})`);
+  log(`${path}: starting the emulator in-process (tap ${TAP}, namespace ${NS}, ${pathLabel(path)})`);
   const r = await bringUp(path);
   const res: PathResults = { path, k2h: [], h2k: [], cps: [], heap: [], profiles: {} };
   try {
@@ -1063,7 +1070,21 @@ async function measurePath(path: PathName, first: boolean): Promise<PathResults>
         );
       }
     }
-    for (const variant of RUN_TESTS.includes('heap') && first ? (['fresh', 'after-echo'] as const) : []) {
+    const offloads = r.emu.stack.tcp.offloads.stats;
+    if (offloads.offloads > 0) {
+      const pct = (xs: number[], q: number): string => {
+        if (xs.length === 0) return 'n/a';
+        const sorted = [...xs].sort((a, b) => a - b);
+        return `${(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 1000).toFixed(0)} µs`;
+      };
+      log(
+        `${path} transitions: ${offloads.offloads} offloads, ${offloads.uploads} uploads, ${offloads.offloadFailures} failed; ` +
+          `InitiateOffload→completion median ${pct(offloads.initiateMs, 0.5)} p99 ${pct(offloads.initiateMs, 0.99)}; ` +
+          `TerminateOffload→completion median ${pct(offloads.terminateMs, 0.5)} p99 ${pct(offloads.terminateMs, 0.99)}; ` +
+          `indications ${offloads.indications} (${(offloads.indicatedBytes / 1e6).toFixed(0)} MB)`,
+      );
+    }
+    for (const variant of RUN_TESTS.includes('heap') && (first || path === 'plain+offload') ? (['fresh', 'after-echo'] as const) : []) {
       const h = await idleHeap(r, HEAP_CONNS, variant);
       res.heap.push(h);
       log(

@@ -147,6 +147,9 @@ interface SharedObject {
 }
 
 export interface OffloadManagerStats {
+  /** Milliseconds from NdisInitiateOffload to its completion, and from NdisTerminateOffload to its (the last 4096 of each). */
+  readonly initiateMs: number[];
+  readonly terminateMs: number[];
   offloads: number;
   offloadFailures: number;
   uploads: number;
@@ -161,7 +164,7 @@ export interface OffloadManagerStats {
 const RX_LIMIT = 1 << 20;
 
 export class OffloadManager implements ProtocolChimneyHandlers {
-  readonly stats: OffloadManagerStats = { offloads: 0, offloadFailures: 0, uploads: 0, forwarded: 0, held: 0, indications: 0, indicatedBytes: 0, events: 0 };
+  readonly stats: OffloadManagerStats = { initiateMs: [], terminateMs: [], offloads: 0, offloadFailures: 0, uploads: 0, forwarded: 0, held: 0, indications: 0, indicatedBytes: 0, events: 0 };
   private readonly neighbors = new Map<string, SharedObject>();
   private readonly paths = new Map<string, SharedObject>();
   private caps: NDIS_TCP_CONNECTION_OFFLOAD | undefined;
@@ -273,7 +276,7 @@ export class OffloadManager implements ProtocolChimneyHandlers {
     off.pathKey = pKey;
     off.newNeighbor = neighbor === undefined;
     off.newPath = path === undefined;
-    root.ProtocolReserved[0] = 'initiate';
+    root.ProtocolReserved[0] = this.host.scheduler.now();
     root.ProtocolReserved[1] = off;
     this.log({ op: 'NdisInitiateOffload', connection: off.name, blocks: describeBlocks(root) });
     chimney.NdisInitiateOffload(root);
@@ -305,7 +308,7 @@ export class OffloadManager implements ProtocolChimneyHandlers {
         root = newProtocolBlock({ type: NeighborOffloadState, handle: neighbor.handle, neighbor: {}, dependents: [root] });
       }
     }
-    root.ProtocolReserved[0] = 'terminate';
+    root.ProtocolReserved[0] = this.host.scheduler.now();
     root.ProtocolReserved[1] = off;
     this.log({ op: 'NdisTerminateOffload', connection: off.name, reason, blocks: describeBlocks(root) });
     chimney.NdisTerminateOffload(root);
@@ -324,6 +327,7 @@ export class OffloadManager implements ProtocolChimneyHandlers {
 
   InitiateOffloadCompleteHandler(list: NDIS_PROTOCOL_OFFLOAD_BLOCK_LIST): void {
     const off = list.ProtocolReserved[1] as OffloadedConnection;
+    record(this.stats.initiateMs, this.host.scheduler.now() - (list.ProtocolReserved[0] as number));
     const neighbor = list;
     const path = list.DependentBlockList as NDIS_PROTOCOL_OFFLOAD_BLOCK_LIST;
     const tcp = path.DependentBlockList as NDIS_PROTOCOL_OFFLOAD_BLOCK_LIST;
@@ -356,6 +360,7 @@ export class OffloadManager implements ProtocolChimneyHandlers {
 
   TerminateOffloadCompleteHandler(list: NDIS_PROTOCOL_OFFLOAD_BLOCK_LIST): void {
     const off = list.ProtocolReserved[1] as OffloadedConnection;
+    record(this.stats.terminateMs, this.host.scheduler.now() - (list.ProtocolReserved[0] as number));
     this.log({ op: 'TerminateOffloadComplete', connection: off.name, statuses: blocksOf(list).map((b) => ndisStatusName(b.Status)) });
     let tcp: NDIS_PROTOCOL_OFFLOAD_BLOCK_LIST | undefined;
     for (const b of blocksOf(list)) if (b.Header.Type === TcpOffloadState) tcp = b;
@@ -798,6 +803,12 @@ export class OffloadedConnection implements ConnectionIo {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** Keeps the last 4096 samples. */
+function record(samples: number[], ms: number): void {
+  if (samples.length >= 4096) samples.shift();
+  samples.push(ms);
+}
 
 const EVENT_NAMES: Record<number, string> = {
   [TcpIndicateSendBacklogChange]: 'TcpIndicateSendBacklogChange',
