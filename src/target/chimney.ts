@@ -698,6 +698,15 @@ export class TargetChimney implements MiniportChimneyHandlers {
         ctx.uploadRequested = true;
         this.indicateEvent(ctx, TcpIndicateRetrieve, UPLOAD_REASONS[event.reason]);
         return;
+      case 'closed':
+        // LAST-ACK acknowledged (or CLOSING resolved without TIME-WAIT): nothing is left to run.
+        // The target never frees a connection on its own (§1.4); it asks for the upload, the
+        // natural choice of reason being UploadRequested (§5.1.3). An abort has its own event.
+        if (!ctx.aborted && !ctx.uploadRequested && !ctx.terminating) {
+          ctx.uploadRequested = true;
+          this.indicateEvent(ctx, TcpIndicateRetrieve, UploadRequested);
+        }
+        return;
       default:
         return;
     }

@@ -134,4 +134,25 @@ describe('the offload manager', () => {
     for (let i = 0; i < data.length; i++) if (back[i] !== data[i]) { first = i; break; }
     expect(first).toBe(-1);
   });
+
+  it('short connections: connect, a 100-byte echo, close, 50 times in parallel, each offloaded at the handshake', async () => {
+    const n = net({ latencyMs: 0.5, chimneyA: { offload: { policy: 'handshake' } } });
+    n.a.createServer((s) => s.pipe(s)).listen(7);
+    let done = 0;
+    const failures: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const c = n.b.connect({ host: '198.18.0.1', port: 7 });
+      const got: Buffer[] = [];
+      c.on('data', (d: Buffer) => {
+        got.push(d);
+        if (Buffer.concat(got).length >= 100) c.end();
+      });
+      c.on('error', (e) => failures.push(String(e)));
+      c.on('close', () => done++);
+      c.write(pattern(100, i));
+    }
+    await n.until(() => done === 50, 20_000);
+    expect(failures).toEqual([]);
+    await n.until(() => targets.get(n.a)?.chimneyProvider?.tcpCount === 0, 20_000);
+  });
 });
