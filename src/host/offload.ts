@@ -520,13 +520,21 @@ export class OffloadedConnection implements ConnectionIo {
     if (head.length <= max) {
       out = head;
       this.rx[this.rxHead++] = EMPTY;
+      const nbl = this.rxNbls.get(head);
+      if (nbl !== undefined) this.returnLater(head, nbl);
       if (this.rxHead > 64 && this.rxHead * 2 > this.rx.length) {
         this.rx.splice(0, this.rxHead);
         this.rxHead = 0;
       }
     } else {
       out = head.subarray(0, max);
-      this.rx[this.rxHead] = head.subarray(max);
+      const rest = head.subarray(max);
+      this.rx[this.rxHead] = rest;
+      const nbl = this.rxNbls.get(head);
+      if (nbl !== undefined) {
+        this.rxNbls.delete(head);
+        this.rxNbls.set(rest, nbl);
+      }
     }
     this.rxBytes -= out.length;
     if (this.refused && this.rxBytes < RX_LIMIT / 2 && !this.reenableQueued) {
@@ -665,6 +673,8 @@ export class OffloadedConnection implements ConnectionIo {
       return;
     }
     c.engine = imported.connection;
+    // The engine copied what the socket had not read yet: the indicated NBLs go back.
+    for (const [chunk, nbl] of [...this.rxNbls]) this.returnLater(chunk, nbl);
     this.manager.log({ op: 'uploaded', connection: this.name, reason: this.uploadReason, state: c.engine.state });
     api.moved(c, 'upload', this.uploadReason);
     for (const w of this.waitingWrites.splice(0)) c.engine.write(w);
@@ -739,8 +749,19 @@ export class OffloadedConnection implements ConnectionIo {
     const room = Math.max(0, RX_LIMIT - this.rxBytes);
     const take = Math.min(length, room);
     if (take > 0) {
-      const bytes = new Uint8Array(take);
-      copyFromNetBuffer(nbl.FirstNetBuffer, 0, bytes, 0, take);
+      const nb = nbl.FirstNetBuffer;
+      const mdl = nb.MdlChain[0] as Uint8Array;
+      let bytes: Uint8Array;
+      if (take === length && nb.Next === null && nb.MdlChain.length === 1) {
+        // Accepted whole: the host keeps the NBL (§4.3.2) and reads straight out of it; it goes
+        // back through receive return once the socket has read it.
+        bytes = mdl.subarray(nb.DataOffset, nb.DataOffset + length);
+        this.rxNbls.set(bytes, nbl);
+      } else {
+        // A prefix: the target owns the NBL again when this returns, so the bytes are copied.
+        bytes = new Uint8Array(take);
+        copyFromNetBuffer(nb, 0, bytes, 0, take);
+      }
       const wasEmpty = this.rxBytes === 0;
       this.rx.push(bytes);
       this.rxBytes += take;
@@ -754,6 +775,25 @@ export class OffloadedConnection implements ConnectionIo {
   }
 
   private zeroNbl: NET_BUFFER_LIST | undefined;
+  /** Indicated NBLs the host keeps, by the rx chunk that views them. */
+  private readonly rxNbls = new Map<Uint8Array, NET_BUFFER_LIST>();
+  private returning: NET_BUFFER_LIST[] = [];
+
+  /**
+   * Receive return (§4.3.5) of an NBL whose bytes the socket has taken, batched per turn.
+   * The socket may still hold the view (a Buffer pushed into the stream), so the target must
+   * not reuse the memory: it allocates fresh indication buffers (see TargetChimney).
+   */
+  private returnLater(chunk: Uint8Array, nbl: NET_BUFFER_LIST): void {
+    this.rxNbls.delete(chunk);
+    this.returning.push(nbl);
+    if (this.returning.length > 1) return;
+    queueMicrotask(() => {
+      const chain = linkNetBufferLists(this.returning);
+      this.returning = [];
+      if (chain !== null) this.manager.hostApi.chimney()?.NdisOffloadTcpReceiveReturn(chain);
+    });
+  }
 
   private reenableIndications(): void {
     this.refused = false;

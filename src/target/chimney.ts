@@ -239,6 +239,11 @@ class TcpCtx implements TcpHooks, TimedItem, ReceiveSource, DeliveryPort {
     this.chimney.transmit(this, segment);
   }
 
+  /** Receive and send chunks are overwritten before they are read: no zero fill (as the host's). */
+  allocate(size: number): Uint8Array {
+    return Buffer.allocUnsafeSlow(size);
+  }
+
   event(event: TcpEvent): void {
     this.chimney.onEngineEvent(this, event);
   }
@@ -267,7 +272,9 @@ class TcpCtx implements TcpHooks, TimedItem, ReceiveSource, DeliveryPort {
     return status;
   }
   allocateIndication(length: number): NET_BUFFER_LIST {
-    return newNetBufferList(new Uint8Array(length));
+    // Fresh memory per indication (filled before it is indicated, so no zero fill): a host that
+    // accepts it may read straight out of it for as long as its application holds the bytes.
+    return newNetBufferList(Buffer.allocUnsafeSlow(length));
   }
   startPushTimer(): void {
     this.pushDeadline = this.clock.now() + this.chimney.ticksToMs(this.chimney.parameters.TcpPushTicks);
