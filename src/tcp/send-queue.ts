@@ -22,6 +22,8 @@
 import type { ChunkAllocator } from './receive-queue.js';
 
 const CHUNK_SIZE = 64 * 1024;
+/** Full-size chunks kept for reuse while streaming. */
+const MAX_SPARES = 4;
 const SMALL_CHUNK = 4 * 1024;
 
 const zeroedAllocator: ChunkAllocator = (size) => new Uint8Array(size);
@@ -43,6 +45,15 @@ export class SendQueue {
   private cursorAbs = 0;
   /** Size of the next chunk: doubles with every chunk filled, from 4 KiB to 64 KiB. */
   private nextSize = SMALL_CHUNK;
+  /**
+   * Full-size chunks acknowledged while the connection streams, reused by the next writes:
+   * nobody else holds them (segments copy out of the queue), and a bulk sender would
+   * otherwise allocate 64 KiB per 64 KiB sent, which at line rate is major collections
+   * (a TSO sender lost 6x to them). A drained queue keeps none.
+   */
+  private spares: Uint8Array[] = [];
+  /** views() handed the chunks out (an export, a query): none is reused after that. */
+  private exported = false;
 
   constructor(private readonly allocate: ChunkAllocator = zeroedAllocator) {}
 
@@ -77,7 +88,8 @@ export class SendQueue {
         if (len === 0) return;
         this.nextSize = Math.min(CHUNK_SIZE, tail.length * 2);
       }
-      tail = this.allocate(Math.max(this.nextSize, Math.min(CHUNK_SIZE, len)));
+      const size = Math.max(this.nextSize, Math.min(CHUNK_SIZE, len));
+      tail = size === CHUNK_SIZE && this.spares.length > 0 ? (this.spares.pop() as Uint8Array) : this.allocate(size);
       chunks.push(tail);
       this.writePos = 0;
     }
@@ -103,6 +115,7 @@ export class SendQueue {
       this.headAbs += c.length;
       chunks[this.head] = EMPTY;
       this.head++;
+      if (c.length === CHUNK_SIZE && this.spares.length < MAX_SPARES && !this.exported) this.spares.push(c);
     }
     this.headOffset = left;
     if (this.head >= 64 && this.head * 2 >= chunks.length) {
@@ -158,6 +171,9 @@ export class SendQueue {
 
   /** The queued bytes as views, in order (for export; they alias the queue's chunks, which it no longer writes once exported). */
   views(): Uint8Array[] {
+    // Whoever holds the views holds the chunks: none of them may be reused from now on.
+    this.exported = true;
+    this.spares = [];
     const out: Uint8Array[] = [];
     const last = this.chunks.length - 1;
     for (let i = this.head; i <= last; i++) {
@@ -175,6 +191,7 @@ export class SendQueue {
    */
   private drained(): void {
     const end = this.headAbs + this.headOffset + this.total;
+    this.spares = [];
     this.chunks.length = 0;
     this.head = 0;
     this.headOffset = 0;
