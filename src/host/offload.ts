@@ -52,7 +52,7 @@ import {
   TcpIndicateSendBacklogChange,
   TcpOffloadState,
 } from '../ndis/structures.js';
-import { TcpConnection } from '../tcp/connection.js';
+import { STATE_NUMBER, TcpConnection } from '../tcp/connection.js';
 import type { TcpOffloadSnapshot } from '../tcp/offload-state.js';
 import type { TcpConfig, TcpEvent, TcpHooks, TcpInfo, TcpState } from '../tcp/types.js';
 import type { Ipv4Address, Ipv6Address, MacAddress } from '../wire/addr.js';
@@ -210,7 +210,7 @@ export class OffloadManager implements ProtocolChimneyHandlers {
     const chimney = this.host.chimney() as NdisChimneyCalls;
     const engine = c.engine;
     const caps = this.caps as NDIS_TCP_CONNECTION_OFFLOAD;
-    if (!isOffloadableTcpState(stateNumber(engine.state))) return false;
+    if (!isOffloadableTcpState(STATE_NUMBER[engine.state])) return false;
     if ((c.family === 4 && caps.SupportIPv4 === 0) || (c.family === 6 && caps.SupportIPv6 === 0)) return false;
     const mac = this.host.neighborMac(c);
     if (mac === undefined) return false;
@@ -870,24 +870,6 @@ const REASON_NAMES: Record<TCP_UPLOAD_REASON, string> = {
   10: 'UploadRequested',
   11: 'HardwareFailure',
 };
-
-const STATE_NUMBERS: Record<TcpState, number> = {
-  CLOSED: 0,
-  LISTEN: 1,
-  'SYN-SENT': 2,
-  'SYN-RECEIVED': 3,
-  ESTABLISHED: 4,
-  'FIN-WAIT-1': 5,
-  'FIN-WAIT-2': 6,
-  'CLOSE-WAIT': 7,
-  CLOSING: 8,
-  'LAST-ACK': 9,
-  'TIME-WAIT': 10,
-};
-
-function stateNumber(s: TcpState): number {
-  return STATE_NUMBERS[s];
-}
 
 function ip4Bytes(a: Ipv4Address): Uint8Array {
   return new Uint8Array([a >>> 24, (a >>> 16) & 0xff, (a >>> 8) & 0xff, a & 0xff]);

@@ -434,12 +434,8 @@ export class TargetChimney implements MiniportChimneyHandlers {
 
   UpdateOffloadHandler(list: NDIS_MINIPORT_OFFLOAD_BLOCK_LIST): void {
     for (const b of blocksOf(list)) {
-      const layer = layerOfBlock(b);
-      const ctx = layer === undefined ? undefined : this.table.lookup(b.MiniportOffloadContext?.MiniportOffloadContext, layer);
-      if (ctx === undefined) {
-        b.Status = roleOfMiniportBlock(b) === 'placeholder' ? NDIS_STATUS_SUCCESS : NDIS_STATUS_FAILURE;
-        continue;
-      }
+      const ctx = this.blockContext(b);
+      if (ctx === undefined) continue;
       b.Status = this.updateObject(ctx, b) ? NDIS_STATUS_SUCCESS : NDIS_STATUS_FAILURE;
     }
     this.up()?.NdisMUpdateOffloadComplete(list);
@@ -449,12 +445,8 @@ export class TargetChimney implements MiniportChimneyHandlers {
   InvalidateOffloadHandler(list: NDIS_MINIPORT_OFFLOAD_BLOCK_LIST): void {
     const affected = new Set<TcpCtx>();
     for (const b of blocksOf(list)) {
-      const layer = layerOfBlock(b);
-      const ctx = layer === undefined ? undefined : this.table.lookup(b.MiniportOffloadContext?.MiniportOffloadContext, layer);
-      if (ctx === undefined) {
-        b.Status = roleOfMiniportBlock(b) === 'placeholder' ? NDIS_STATUS_SUCCESS : NDIS_STATUS_FAILURE;
-        continue;
-      }
+      const ctx = this.blockContext(b);
+      if (ctx === undefined) continue;
       if (ctx.layer === 'tcp') affected.add(ctx);
       else if (ctx.layer === 'path') {
         ctx.invalid = true;
@@ -477,12 +469,8 @@ export class TargetChimney implements MiniportChimneyHandlers {
 
   QueryOffloadHandler(list: NDIS_MINIPORT_OFFLOAD_BLOCK_LIST): void {
     for (const b of blocksOf(list)) {
-      const layer = layerOfBlock(b);
-      const ctx = layer === undefined ? undefined : this.table.lookup(b.MiniportOffloadContext?.MiniportOffloadContext, layer);
-      if (ctx === undefined) {
-        b.Status = roleOfMiniportBlock(b) === 'placeholder' ? NDIS_STATUS_SUCCESS : NDIS_STATUS_FAILURE;
-        continue;
-      }
+      const ctx = this.blockContext(b);
+      if (ctx === undefined) continue;
       if (ctx.layer === 'tcp') {
         const q = ctx.engine.queryState();
         b.TcpState = { ...(b.TcpState ?? {}), Const: q.const, Cached: q.cached, Delegated: q.delegated };
@@ -507,12 +495,8 @@ export class TargetChimney implements MiniportChimneyHandlers {
   // ---- the offloaded data path (§4) ---------------------------------------------------------
 
   TcpOffloadSendHandler(slot: OffloadContextSlot, chain: NET_BUFFER_LIST): NdisStatus {
-    const ctx = this.tcpOf(slot);
-    const refusal = ctx === undefined ? NDIS_STATUS_INVALID_PARAMETER : this.ioRefusal(ctx);
-    if (ctx === undefined || refusal !== undefined) {
-      this.failChain(chain, refusal ?? NDIS_STATUS_INVALID_PARAMETER, (c) => this.up()?.NdisTcpOffloadSendComplete(c));
-      return NDIS_STATUS_PENDING;
-    }
+    const ctx = this.ioContext(slot, chain, (c) => this.up()?.NdisTcpOffloadSendComplete(c));
+    if (ctx === undefined) return NDIS_STATUS_PENDING;
     this.engineCall(ctx, () => {
       for (const view of ctx.tracker.enqueue(chain)) ctx.engine.write(view);
     });
@@ -520,24 +504,16 @@ export class TargetChimney implements MiniportChimneyHandlers {
   }
 
   TcpOffloadReceiveHandler(slot: OffloadContextSlot, chain: NET_BUFFER_LIST): NdisStatus {
-    const ctx = this.tcpOf(slot);
-    const refusal = ctx === undefined ? NDIS_STATUS_INVALID_PARAMETER : this.ioRefusal(ctx);
-    if (ctx === undefined || refusal !== undefined) {
-      this.failChain(chain, refusal ?? NDIS_STATUS_INVALID_PARAMETER, (c) => this.up()?.NdisTcpOffloadReceiveComplete(c));
-      return NDIS_STATUS_PENDING;
-    }
+    const ctx = this.ioContext(slot, chain, (c) => this.up()?.NdisTcpOffloadReceiveComplete(c));
+    if (ctx === undefined) return NDIS_STATUS_PENDING;
     ctx.delivery.post(chain);
     this.afterDelivery(ctx);
     return NDIS_STATUS_PENDING;
   }
 
   TcpOffloadDisconnectHandler(slot: OffloadContextSlot, nbl: NET_BUFFER_LIST, flags: number): NdisStatus {
-    const ctx = this.tcpOf(slot);
-    const refusal = ctx === undefined ? NDIS_STATUS_INVALID_PARAMETER : this.ioRefusal(ctx);
-    if (ctx === undefined || refusal !== undefined) {
-      this.failChain(nbl, refusal ?? NDIS_STATUS_INVALID_PARAMETER, (c) => this.up()?.NdisTcpOffloadDisconnectComplete(c));
-      return NDIS_STATUS_PENDING;
-    }
+    const ctx = this.ioContext(slot, nbl, (c) => this.up()?.NdisTcpOffloadDisconnectComplete(c));
+    if (ctx === undefined) return NDIS_STATUS_PENDING;
     nbl.Next = null;
     if ((flags & TCP_DISCONNECT_ABORTIVE_CLOSE) !== 0) {
       // §4.7.2: the one RST the target originates; outstanding sends fail; nothing more is
@@ -564,12 +540,8 @@ export class TargetChimney implements MiniportChimneyHandlers {
   }
 
   TcpOffloadForwardHandler(slot: OffloadContextSlot, chain: NET_BUFFER_LIST): NdisStatus {
-    const ctx = this.tcpOf(slot);
-    const refusal = ctx === undefined ? NDIS_STATUS_INVALID_PARAMETER : this.ioRefusal(ctx);
-    if (ctx === undefined || refusal !== undefined) {
-      this.failChain(chain, refusal ?? NDIS_STATUS_INVALID_PARAMETER, (c) => this.up()?.NdisTcpOffloadForwardComplete(c));
-      return NDIS_STATUS_PENDING;
-    }
+    const ctx = this.ioContext(slot, chain, (c) => this.up()?.NdisTcpOffloadForwardComplete(c));
+    if (ctx === undefined) return NDIS_STATUS_PENDING;
     // §4.8: each NB is one TCP segment starting at its header; processed as if from the wire.
     const nbls = netBufferListsOf(chain);
     for (const nbl of nbls) {
@@ -824,10 +796,35 @@ export class TargetChimney implements MiniportChimneyHandlers {
     }
   }
 
+  /**
+   * The existing object a query, update or invalidate block names. Otherwise the block's status
+   * is written (SUCCESS for a placeholder, FAILURE for a value naming nothing live) and the
+   * answer is undefined.
+   */
+  private blockContext(b: NDIS_MINIPORT_OFFLOAD_BLOCK_LIST): ContextArea | undefined {
+    const layer = layerOfBlock(b);
+    const ctx = layer === undefined ? undefined : this.table.lookup(b.MiniportOffloadContext?.MiniportOffloadContext, layer);
+    if (ctx === undefined) b.Status = roleOfMiniportBlock(b) === 'placeholder' ? NDIS_STATUS_SUCCESS : NDIS_STATUS_FAILURE;
+    return ctx;
+  }
+
   private tcpOf(slot: OffloadContextSlot): TcpCtx | undefined {
     const ctx = this.table.lookup(slot.MiniportOffloadContext, 'tcp');
     if (ctx === undefined) this.stats.badHandles++;
     return ctx as TcpCtx | undefined;
+  }
+
+  /**
+   * The connection a data-path call names, or undefined after completing `chain` at once: with
+   * INVALID_PARAMETER for a handle that names no live connection, else with the reason the
+   * connection takes no new I/O.
+   */
+  private ioContext(slot: OffloadContextSlot, chain: NET_BUFFER_LIST, complete: (c: NET_BUFFER_LIST) => void): TcpCtx | undefined {
+    const ctx = this.tcpOf(slot);
+    const refusal = ctx === undefined ? NDIS_STATUS_INVALID_PARAMETER : this.ioRefusal(ctx);
+    if (ctx !== undefined && refusal === undefined) return ctx;
+    this.failChain(chain, refusal ?? NDIS_STATUS_INVALID_PARAMETER, complete);
+    return undefined;
   }
 
   /** Why new I/O on a connection completes at once (§3.2.8, §3.3.2 step 1, §5.1.2), or undefined. */

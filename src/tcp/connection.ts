@@ -108,7 +108,8 @@ const EVENT_FIN_ACKED: TcpEvent = Object.freeze({ type: 'fin-acked' });
 const EVENT_CLOSED: TcpEvent = Object.freeze({ type: 'closed' });
 
 /** TCP_OFFLOAD_CONNECTION_STATE values by RFC state name (§2.11). */
-const STATE_NUMBER: Record<TcpState, number> = {
+/** TCP_OFFLOAD_CONNECTION_STATE of each engine state (reference §2.11). */
+export const STATE_NUMBER: Readonly<Record<TcpState, number>> = {
   CLOSED: TcpConnectionClosed,
   LISTEN: TcpConnectionListen,
   'SYN-SENT': TcpConnectionSynSent,
