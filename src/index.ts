@@ -8,6 +8,8 @@ export { TcpSocket, type TcpSocketOptions, type AddressInfo } from './host/socke
 export { TcpServer, type TcpServerOptions } from './host/server.js';
 export { OffloadTarget } from './target/target.js';
 export { bindProtocol, NdisBinding } from './ndis/binding.js';
+export { ImDriver, ImSpecError, parseImSpec, type ImDriverKind, type ImDriverStats, type ImFaultSpec } from './im/im-driver.js';
+export { bindThroughDrivers, driversFromSpecs, type ImDriverInfo } from './im/stack.js';
 export * as ndisStatus from './ndis/status.js';
 export type { Link, LinkCapabilities, LinkReceiver, LinkStats } from './link/link.js';
 export { TapLink } from './link/tap-link.js';

@@ -14,7 +14,8 @@ import type { Link } from '../link/link.js';
 import { TapLink } from '../link/tap-link.js';
 import { PcapLink, installExitFlush } from '../link/pcapng.js';
 import { ImpairLink, parseImpairSpec, ImpairSpecError, type ImpairConfig } from '../link/impair.js';
-import { bindProtocol } from '../ndis/binding.js';
+import { bindThroughDrivers, driversFromSpecs, type ImDriverInfo } from '../im/stack.js';
+import { ImSpecError } from '../im/im-driver.js';
 import type { OffloadPolicy } from '../host/offload.js';
 import { OffloadTarget } from '../target/target.js';
 import { HostStack } from '../host/stack.js';
@@ -45,6 +46,8 @@ export interface EmulatorOptions {
   readonly offload?: OffloadPolicy | undefined;
   /** Upload and re-offload every offloaded connection at this interval (ms). */
   readonly cycleMs?: number | undefined;
+  /** Intermediate drivers between host and target, top first (`--im`; see src/im/). */
+  readonly im?: readonly string[] | undefined;
 }
 
 export interface Emulator {
@@ -55,6 +58,8 @@ export interface Emulator {
   readonly mac: MacAddress;
   readonly netns: NetnsClaim | undefined;
   readonly readyInfo: Record<string, unknown>;
+  /** The intermediate drivers, top first, with their counters (`chimney ctl stats`). */
+  readonly drivers: readonly ImDriverInfo[];
   stop(): Promise<void>;
   stopSync(): void;
 }
@@ -124,6 +129,13 @@ export async function startEmulator(options: EmulatorOptions, log: Logger): Prom
     const parsed = parseMac(options.mac);
     if (parsed === undefined || (parsed[0] as number) & 1) throw new UserError(`--mac: '${options.mac}' is not a unicast MAC address`);
     mac = parsed;
+  }
+  let drivers;
+  try {
+    drivers = driversFromSpecs(options.im ?? []);
+  } catch (error) {
+    if (error instanceof ImSpecError) throw new UserError(`--im: ${error.message}`);
+    throw error;
   }
   checkPrivileges();
 
@@ -207,7 +219,7 @@ export async function startEmulator(options: EmulatorOptions, log: Logger): Prom
         }
       },
     });
-    bindProtocol(stack, target);
+    bindThroughDrivers(stack, drivers, target);
     cleanups.push(async () => stack.stop());
     await stack.start();
 
@@ -225,6 +237,7 @@ export async function startEmulator(options: EmulatorOptions, log: Logger): Prom
       pcap: options.pcap,
       impair: options.impair,
       pid: process.pid,
+      im: options.im,
     };
     let stopped = false;
     return {
@@ -235,6 +248,7 @@ export async function startEmulator(options: EmulatorOptions, log: Logger): Prom
       mac,
       netns: claim,
       readyInfo,
+      drivers,
       async stop() {
         if (stopped) return;
         stopped = true;

@@ -13,6 +13,7 @@ import { type Emulator, type EmulatorOptions, startEmulator } from './emulator.j
 import { UserError } from './errors.js';
 import { createLogger, type LogFormat, type Logger } from './log.js';
 import type { OffloadPolicy } from '../host/offload.js';
+import { parseImSpec } from '../im/im-driver.js';
 import { parseServiceSpec, startService, type RunningService, type ServiceSpec } from './services.js';
 
 interface NetworkFlags {
@@ -30,6 +31,7 @@ interface NetworkFlags {
   dad: number;
   offload: OffloadPolicy;
   cycle?: number;
+  im?: string[];
   log: LogFormat;
 }
 
@@ -57,6 +59,7 @@ function addNetworkOptions(cmd: Command): Command {
     .option('--dad <n>', 'IPv6 duplicate address detection probes per address (0 skips DAD)', integer('--dad'), 1)
     .option('--offload <policy>', 'when connections go to the offload target: never, handshake, manual or after:BYTES', offloadPolicy, 'handshake' as OffloadPolicy)
     .option('--cycle <ms>', 'upload and re-offload every offloaded connection at this interval', integer('--cycle'))
+    .option('--im <drivers>', 'intermediate drivers between host and target, top first: passthrough, block, fault:SPEC (comma-separated; fault:SPEC last)', imList)
     .addOption(new Option('--log <format>', 'output format').choices(['text', 'json']).default('text'));
 }
 
@@ -76,7 +79,28 @@ function emulatorOptions(flags: NetworkFlags): EmulatorOptions {
     dadTransmits: flags.dad,
     offload: flags.offload,
     cycleMs: flags.cycle,
+    im: flags.im,
   };
+}
+
+/**
+ * Parses --im: `passthrough,passthrough,block` or a list ending in `fault:k=v,k=v` (the fault
+ * SPEC's own commas belong to it). Each entry is checked by parseImSpec.
+ */
+function imList(value: string): string[] {
+  const at = value.indexOf('fault');
+  const head = at < 0 ? value : value.slice(0, at);
+  const out = head.split(',').filter((s) => s !== '');
+  if (at >= 0) out.push(value.slice(at));
+  for (const s of out) {
+    try {
+      parseImSpec(s);
+    } catch (error) {
+      throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+    }
+  }
+  if (out.length === 0 || out.length > 64) throw new InvalidArgumentError('give 1 to 64 drivers');
+  return out;
 }
 
 /** Parses --offload: never | handshake | manual | after:BYTES. */

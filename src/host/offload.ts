@@ -30,6 +30,8 @@ import {
   NDIS_STATUS_OFFLOAD_PARTIAL_SUCCESS,
   NDIS_STATUS_SUCCESS,
   NDIS_STATUS_UPLOAD_IN_PROGRESS,
+  NDIS_STATUS_REQUEST_UPLOAD,
+  NDIS_STATUS_UPLOAD_REQUESTED,
   ndisStatusName,
 } from '../ndis/status.js';
 import type { NDIS_OFFLOAD_HANDLE, NDIS_TCP_CONNECTION_OFFLOAD, TCP_UPLOAD_REASON } from '../ndis/structures.js';
@@ -695,10 +697,12 @@ export class OffloadedConnection implements ConnectionIo {
       this.manager.hostApi.emit(this.c, { type: 'acked', bytes: length });
       return;
     }
-    if (nbl.Status === NDIS_STATUS_UPLOAD_IN_PROGRESS) {
+    if (nbl.Status === NDIS_STATUS_UPLOAD_IN_PROGRESS || nbl.Status === NDIS_STATUS_REQUEST_UPLOAD || nbl.Status === NDIS_STATUS_UPLOAD_REQUESTED) {
       // Not (all) acknowledged and not returned: the host sends it itself after the upload.
       const acked = nbl.Info.TcpOffloadBytesTransferred;
       this.refusedSends.push(nblBytes(nbl).subarray(0, length - acked));
+      // §6.4, §4.1.2: an intermediate driver could not forward the send: upload and send it here.
+      if (nbl.Status === NDIS_STATUS_REQUEST_UPLOAD) this.manager.upload(this.c, 'retrieve');
       return;
     }
     // REQUEST_ABORTED: the connection was reset; the data is discarded.

@@ -9,7 +9,8 @@ import { SimLink } from '../../../src/link/sim-link.js';
 import { ImpairLink, type ImpairConfig } from '../../../src/link/impair.js';
 import type { Link } from '../../../src/link/link.js';
 import { OffloadTarget } from '../../../src/target/target.js';
-import { bindProtocol } from '../../../src/ndis/binding.js';
+import { bindThroughDrivers } from '../../../src/im/stack.js';
+import type { ImDriver } from '../../../src/im/im-driver.js';
 import { HostStack } from '../../../src/host/stack.js';
 import type { TcpConfig } from '../../../src/tcp/types.js';
 import type { OffloadOptions } from '../../../src/host/offload.js';
@@ -29,6 +30,8 @@ export interface Net {
 export interface ChimneySetup {
   readonly offload: OffloadOptions;
   readonly capabilities?: Partial<TargetCapabilities>;
+  /** Intermediate drivers between the stack and its target, top first. */
+  readonly drivers?: readonly ImDriver[];
 }
 
 export function makeStack(scheduler: SimScheduler, link: Link, n: number, tcp: Partial<TcpConfig> = {}, chimney?: ChimneySetup): HostStack {
@@ -51,7 +54,7 @@ export function makeStack(scheduler: SimScheduler, link: Link, n: number, tcp: P
     tcp,
     offload: chimney?.offload,
   });
-  bindProtocol(stack, target);
+  bindThroughDrivers(stack, chimney?.drivers ?? [], target);
   targets.set(stack, target);
   void stack.start();
   return stack;
