@@ -8,6 +8,8 @@ import { ImDriver, parseImSpec } from '../../../src/im/im-driver.js';
 import { net, pattern, targets, type Net } from '../host/sim-net.js';
 import type { NDIS_MINIPORT_OFFLOAD_BLOCK_LIST } from '../../../src/ndis/block-list.js';
 import { blocksOf } from '../../../src/ndis/block-list.js';
+import type { NET_BUFFER_LIST } from '../../../src/ndis/nbl.js';
+import type { OffloadContextSlot } from '../../../src/ndis/structures.js';
 
 function collect(socket: TcpSocket): { data: Buffer[]; ended: boolean } {
   const state = { data: [] as Buffer[], ended: false };
@@ -124,6 +126,33 @@ describe('intermediate drivers', () => {
       await n.until(() => Buffer.concat(at.data).length >= down.length, 60_000);
       expect(Buffer.concat(at.data).equals(down)).toBe(true);
     }
+  });
+
+  it('row 110: one NBL identity preserved end to end: the NBLs the host sends reach the target through two drivers as the same objects', async () => {
+    const drivers = [ImDriver.fromSpec('passthrough', 0), ImDriver.fromSpec('passthrough', 1)];
+    const top = drivers[0] as ImDriver;
+    const fromHost: NET_BUFFER_LIST[] = [];
+    const atTarget = new Set<NET_BUFFER_LIST>();
+    const p = top.chimneyProvider as { TcpOffloadSendHandler: (s: OffloadContextSlot, c: NET_BUFFER_LIST) => number };
+    const innerTop = p.TcpOffloadSendHandler;
+    p.TcpOffloadSendHandler = (slot, chain) => {
+      fromHost.push(chain);
+      return innerTop(slot, chain);
+    };
+    const n = net({ chimneyA: { offload: { policy: 'handshake' }, drivers } });
+    const target = targets.get(n.a)?.chimneyProvider as unknown as { TcpOffloadSendHandler: (s: OffloadContextSlot, c: NET_BUFFER_LIST) => number };
+    const innerTarget = target.TcpOffloadSendHandler.bind(target);
+    target.TcpOffloadSendHandler = (slot, chain) => {
+      atTarget.add(chain);
+      return innerTarget(slot, chain);
+    };
+    const { client, server } = await connected(n);
+    await n.until(() => client.offloaded);
+    const at = collect(server);
+    client.write(pattern(10_000, 4));
+    await n.until(() => Buffer.concat(at.data).length >= 10_000);
+    expect(fromHost.length).toBeGreaterThan(0);
+    for (const nbl of fromHost) expect(atTarget.has(nbl)).toBe(true);
   });
 
   it('row 111: a failed send propagation (fault:send=1) ends in an upload and the peer receives every byte once', async () => {
