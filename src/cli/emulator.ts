@@ -14,7 +14,7 @@ import type { Link } from '../link/link.js';
 import { TapLink } from '../link/tap-link.js';
 import { PcapLink, installExitFlush } from '../link/pcapng.js';
 import { ImpairLink, parseImpairSpec, ImpairSpecError, type ImpairConfig } from '../link/impair.js';
-import { bindProtocol } from '../ndis/binding.js';
+import { bindProtocol, type NdisBinding } from '../ndis/binding.js';
 import type { OffloadPolicy } from '../host/offload.js';
 import { OffloadTarget } from '../target/target.js';
 import { HostStack } from '../host/stack.js';
@@ -54,6 +54,10 @@ export interface Emulator {
   readonly link: Link;
   readonly mac: MacAddress;
   readonly netns: NetnsClaim | undefined;
+  /** The NDIS binding of the host stack to the target (its stats: operations in flight). */
+  readonly binding: NdisBinding;
+  /** Intermediate drivers between host and target, when the emulator stacks any. */
+  readonly drivers?: readonly { readonly name: string; readonly kind: string; readonly stats: unknown }[] | undefined;
   readonly readyInfo: Record<string, unknown>;
   stop(): Promise<void>;
   stopSync(): void;
@@ -207,7 +211,7 @@ export async function startEmulator(options: EmulatorOptions, log: Logger): Prom
         }
       },
     });
-    bindProtocol(stack, target);
+    const binding = bindProtocol(stack, target);
     cleanups.push(async () => stack.stop());
     await stack.start();
 
@@ -234,6 +238,7 @@ export async function startEmulator(options: EmulatorOptions, log: Logger): Prom
       link,
       mac,
       netns: claim,
+      binding,
       readyInfo,
       async stop() {
         if (stopped) return;
