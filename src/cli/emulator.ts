@@ -16,6 +16,7 @@ import { PcapLink, installExitFlush } from '../link/pcapng.js';
 import { ImpairLink, parseImpairSpec, ImpairSpecError, type ImpairConfig } from '../link/impair.js';
 import { bindThroughDrivers, driversFromSpecs, type ImDriverInfo } from '../im/stack.js';
 import { ImSpecError } from '../im/im-driver.js';
+import type { NdisBinding } from '../ndis/binding.js';
 import type { OffloadPolicy } from '../host/offload.js';
 import { OffloadTarget } from '../target/target.js';
 import { HostStack } from '../host/stack.js';
@@ -57,6 +58,8 @@ export interface Emulator {
   readonly link: Link;
   readonly mac: MacAddress;
   readonly netns: NetnsClaim | undefined;
+  /** The NDIS binding of the host stack to the layer below it (its stats: operations in flight). */
+  readonly binding: NdisBinding;
   readonly readyInfo: Record<string, unknown>;
   /** The intermediate drivers, top first, with their counters (`chimney ctl stats`). */
   readonly drivers: readonly ImDriverInfo[];
@@ -219,7 +222,8 @@ export async function startEmulator(options: EmulatorOptions, log: Logger): Prom
         }
       },
     });
-    bindThroughDrivers(stack, drivers, target);
+    // Top first: [0] binds the host stack to the first driver (or to the target).
+    const binding = bindThroughDrivers(stack, drivers, target)[0] as NdisBinding;
     cleanups.push(async () => stack.stop());
     await stack.start();
 
@@ -247,6 +251,7 @@ export async function startEmulator(options: EmulatorOptions, log: Logger): Prom
       link,
       mac,
       netns: claim,
+      binding,
       readyInfo,
       drivers,
       async stop() {

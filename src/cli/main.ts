@@ -14,6 +14,7 @@ import { UserError } from './errors.js';
 import { createLogger, type LogFormat, type Logger } from './log.js';
 import type { OffloadPolicy } from '../host/offload.js';
 import { parseImSpec } from '../im/im-driver.js';
+import { controlRequest, defaultControlPath, startControlServer, type ControlServer } from './control.js';
 import { parseServiceSpec, startService, type RunningService, type ServiceSpec } from './services.js';
 
 interface NetworkFlags {
@@ -186,11 +187,12 @@ function installShutdown(emulator: Emulator, log: Logger, extra: () => Promise<v
   return { exit, stop: stopNow };
 }
 
-async function runCommand(flags: NetworkFlags & { serve: ServiceSpec[] }): Promise<number> {
+async function runCommand(flags: NetworkFlags & { serve: ServiceSpec[]; control?: string }): Promise<number> {
   const log = createLogger(flags.log);
   const held = holdSignals();
   let emulator: Emulator;
   const services: RunningService[] = [];
+  let control: ControlServer | undefined;
   try {
     emulator = await startEmulator(emulatorOptions(flags), log);
   } catch (error) {
@@ -198,15 +200,22 @@ async function runCommand(flags: NetworkFlags & { serve: ServiceSpec[] }): Promi
     throw error;
   }
   try {
+    if (flags.control !== undefined) {
+      control = await startControlServer(flags.control, emulator, (m) => log.warn(m));
+      const c = control;
+      process.on('exit', () => c.closeSync());
+    }
     for (const spec of flags.serve) {
       services.push(startService(emulator.stack, spec, (error) => log.warn(`--serve ${spec.kind}:${spec.port}: ${error.message}`)));
     }
   } catch (error) {
     held.release();
+    await control?.close();
     await emulator.stop();
     throw error;
   }
   const { exit, stop } = installShutdown(emulator, log, async () => {
+    await control?.close();
     await Promise.all(services.map((s) => s.close()));
   });
   held.release();
@@ -215,7 +224,7 @@ async function runCommand(flags: NetworkFlags & { serve: ServiceSpec[] }): Promi
     stop(0, held.received);
     return exit;
   }
-  log.event('ready', { ...emulator.readyInfo, serve: flags.serve.map((s) => `${s.kind}:${s.port}`) });
+  log.event('ready', { ...emulator.readyInfo, control: control?.path, serve: flags.serve.map((s) => `${s.kind}:${s.port}`) });
   return exit;
 }
 
@@ -291,6 +300,19 @@ async function fetchCommand(url: string, flags: NetworkFlags & { output?: string
   }
 }
 
+/** `chimney ctl`: one request, the result as pretty JSON on stdout, an error as one line on stderr. */
+async function ctlCommand(op: string, id: string | undefined, path: string): Promise<number> {
+  const request: Record<string, unknown> = { id: 1, op };
+  if (id !== undefined) {
+    if (!/^\d+$/.test(id)) throw new UserError(`ctl ${op}: '${id}' is not a connection ID`, 2);
+    request['conn'] = Number(id);
+  }
+  const response = await controlRequest(path, request);
+  if (!response.ok) throw new UserError(`ctl ${op}${id === undefined ? '' : ` ${id}`}: ${response.error}`, 1);
+  process.stdout.write(`${JSON.stringify(response.result, null, 2)}\n`);
+  return 0;
+}
+
 export function buildProgram(): Command {
   const program = new Command();
   program
@@ -312,8 +334,19 @@ export function buildProgram(): Command {
       },
       [] as ServiceSpec[],
     )
-    .action(async (flags: NetworkFlags & { serve: ServiceSpec[] }) => {
+    .option('--control <path>', `serve the NDJSON control API on this Unix socket (mode 0600); \`chimney ctl\` talks to it (its default: ${defaultControlPath()})`)
+    .action(async (flags: NetworkFlags & { serve: ServiceSpec[]; control?: string }) => {
       process.exitCode = await runCommand(flags);
+    });
+
+  program
+    .command('ctl')
+    .description('ask a running `chimney run --control` emulator: list | show ID | offload ID | upload ID | query ID | stats (JSON on stdout)')
+    .argument('<op>', 'list, show, offload, upload, query or stats')
+    .argument('[id]', 'connection ID (from list) for show, offload, upload and query')
+    .option('--control <path>', 'the control socket', defaultControlPath())
+    .action(async (op: string, id: string | undefined, flags: { control: string }) => {
+      process.exitCode = await ctlCommand(op, id, flags.control);
     });
 
   addNetworkOptions(program.command('fetch').description('HTTP GET through the host stack, then exit').argument('<url>', 'http:// URL with an IP address literal'))

@@ -162,6 +162,23 @@ export interface OffloadManagerStats {
   events: number;
 }
 
+/** How a transition of one connection ended, for observers (the control API). */
+export interface TransitionOutcome {
+  readonly op: 'offload' | 'upload';
+  /** The TCP block's completion status name, e.g. NDIS_STATUS_SUCCESS. */
+  readonly status: string;
+  /** Why it moved: policy or application for an offload, the upload reason for an upload. */
+  readonly reason: string;
+}
+
+export type TransitionObserver = (c: OffloadableConnection, outcome: TransitionOutcome) => void;
+
+/** What QueryOffload answered for an offloaded connection's TCP block. */
+export interface QueryOutcome {
+  readonly status: string;
+  readonly state: NDIS_PROTOCOL_OFFLOAD_BLOCK_LIST['TcpState'];
+}
+
 /** Undelivered received data the host keeps per offloaded connection before it refuses more. */
 const RX_LIMIT = 1 << 20;
 
@@ -173,6 +190,7 @@ export class OffloadManager implements ProtocolChimneyHandlers {
   private capsAsked = false;
   private cycleTimer: ReturnType<Scheduler['setTimer']> | undefined;
   private stopped = false;
+  private readonly observers = new Set<TransitionObserver>();
 
   constructor(
     private readonly host: OffloadHost,
@@ -317,6 +335,32 @@ export class OffloadManager implements ProtocolChimneyHandlers {
     return true;
   }
 
+  /** Calls `fn` when an offload or upload of any connection completes; returns the unsubscribe. */
+  onTransition(fn: TransitionObserver): () => void {
+    this.observers.add(fn);
+    return () => this.observers.delete(fn);
+  }
+
+  /** Reports a finished transition to the observers (no cost without one). */
+  notifyTransition(c: OffloadableConnection, outcome: TransitionOutcome): void {
+    for (const fn of this.observers) fn(c, outcome);
+  }
+
+  /**
+   * NdisQueryOffloadState of one offloaded connection's TCP block (§3.5); `done` gets the
+   * target's answer. False when the connection is not offloaded now.
+   */
+  query(c: OffloadableConnection, done: (outcome: QueryOutcome) => void): boolean {
+    const off = c.offload;
+    const chimney = this.host.chimney();
+    if (off === undefined || off.mode !== 'offloaded' || chimney === undefined) return false;
+    const block = newProtocolBlock({ type: TcpOffloadState, handle: off.handle, tcp: {} });
+    block.ProtocolReserved[1] = done;
+    this.log({ op: 'NdisQueryOffloadState', connection: off.name, blocks: describeBlocks(block) });
+    chimney.NdisQueryOffloadState(block);
+    return true;
+  }
+
   /** Uploads every connection and stops offloading (the stack stops). */
   stop(): void {
     this.stopped = true;
@@ -388,7 +432,11 @@ export class OffloadManager implements ProtocolChimneyHandlers {
 
   UpdateOffloadCompleteHandler(): void {}
   InvalidateOffloadCompleteHandler(): void {}
-  QueryOffloadCompleteHandler(): void {}
+  QueryOffloadCompleteHandler(list: NDIS_PROTOCOL_OFFLOAD_BLOCK_LIST): void {
+    const done = list.ProtocolReserved[1] as ((outcome: QueryOutcome) => void) | undefined;
+    this.log({ op: 'QueryOffloadComplete', statuses: blocksOf(list).map((b) => ndisStatusName(b.Status)) });
+    done?.({ status: ndisStatusName(list.Status), state: list.TcpState });
+  }
   IndicateOffloadEventHandler(): void {}
 
   TcpOffloadSendCompleteHandler(chain: NET_BUFFER_LIST): void {
@@ -610,7 +658,9 @@ export class OffloadedConnection implements ConnectionIo {
     // The frozen engine is detached: from now on the target owns the connection.
     c.engine.exportState();
     this.manager.log({ op: 'offloaded', connection: this.name });
-    this.manager.hostApi.moved(c, 'offload', this.manager.options.policy === 'manual' ? 'application' : 'policy');
+    const why = this.manager.options.policy === 'manual' ? 'application' : 'policy';
+    this.manager.hostApi.moved(c, 'offload', why);
+    this.manager.notifyTransition(c, { op: 'offload', status: 'NDIS_STATUS_SUCCESS', reason: why });
     for (const seg of this.held.splice(0)) this.forward(seg);
     for (const w of this.waitingWrites.splice(0)) this.send(w);
     // Initiate-time buffered data waits for a post (§4.6): a zero-byte receive lets it be indicated.
@@ -629,6 +679,7 @@ export class OffloadedConnection implements ConnectionIo {
     c.offload = undefined;
     this.outstanding = 0;
     this.manager.log({ op: 'offload-failed', connection: this.name, status });
+    this.manager.notifyTransition(c, { op: 'offload', status, reason: this.manager.options.policy === 'manual' ? 'application' : 'policy' });
     for (const seg of this.held.splice(0)) this.manager.hostApi.input(c, seg);
     for (const w of this.waitingWrites.splice(0)) c.engine.write(w);
     if (this.abortRequested) c.engine.abort();
@@ -646,6 +697,7 @@ export class OffloadedConnection implements ConnectionIo {
       // §3.3.2 step 8: the state was lost; the host can only abort the connection.
       c.offload = undefined;
       this.manager.log({ op: 'upload-failed', connection: this.name });
+      this.manager.notifyTransition(c, { op: 'upload', status: tcp === undefined ? 'NDIS_STATUS_FAILURE' : ndisStatusName(tcp.Status), reason: this.uploadReason });
       api.emit(c, { type: 'error', code: 'ECONNRESET' });
       return;
     }
@@ -671,6 +723,7 @@ export class OffloadedConnection implements ConnectionIo {
     c.offload = undefined;
     if (imported.connection === undefined) {
       this.manager.log({ op: 'upload-import-failed', connection: this.name, reason: imported.reason });
+      this.manager.notifyTransition(c, { op: 'upload', status: 'NDIS_STATUS_FAILURE', reason: this.uploadReason });
       api.emit(c, { type: 'error', code: 'ECONNRESET' });
       return;
     }
@@ -679,6 +732,7 @@ export class OffloadedConnection implements ConnectionIo {
     for (const [chunk, nbl] of [...this.rxNbls]) this.returnLater(chunk, nbl);
     this.manager.log({ op: 'uploaded', connection: this.name, reason: this.uploadReason, state: c.engine.state });
     api.moved(c, 'upload', this.uploadReason);
+    this.manager.notifyTransition(c, { op: 'upload', status: 'NDIS_STATUS_SUCCESS', reason: this.uploadReason });
     for (const w of this.waitingWrites.splice(0)) c.engine.write(w);
     if (this.abortRequested && !this.aborted) c.engine.abort();
     for (const seg of this.held.splice(0)) api.input(c, seg);
