@@ -529,6 +529,14 @@ export class HostStack implements BindableProtocol {
     lower.sendNetBufferLists(frame, info);
   }
 
+  /**
+   * The device's transmit buffer for the next frame of up to `length` bytes, when every layer
+   * below passes frames through untouched (`MiniportEdge.lendSendBuffer`); undefined otherwise.
+   */
+  lendFrame(length: number): Uint8Array | undefined {
+    return this.linkUp ? this.lower?.lendSendBuffer?.(length) : undefined;
+  }
+
   /** A buffer frames may be built in; it is reused by the next send. */
   get frameScratch(): Uint8Array {
     return this.scratch;

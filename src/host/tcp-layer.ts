@@ -25,7 +25,7 @@ import {
   type TcpRepr,
 } from '../wire/tcp.js';
 import { TcpConnection, resetFor } from '../tcp/connection.js';
-import { TcpFrameBuilder, type TcpFramePath } from '../tcp/frame-builder.js';
+import { maxFrameLength, TcpFrameBuilder, type TcpFramePath } from '../tcp/frame-builder.js';
 import { OffloadManager, type ConnectionIo, type OffloadedConnection, type OffloadHost, type OffloadOptions } from './offload.js';
 import { IsnGenerator } from '../tcp/isn.js';
 import { decodeSynCookie, encodeSynCookie, synCookieSynAck } from '../tcp/syn-cookie.js';
@@ -485,7 +485,8 @@ export class TcpLayer {
   /** The hot path: one engine segment into one frame (or one TSO super-frame). */
   transmit(tcb: HostTcb, seg: TcpSegmentOut): void {
     const stack = this.stack;
-    const { frame, info } = this.frameBuilder().build(seg, tcb);
+    // Built straight into the device's transmit queue when it lends one (no copy below).
+    const { frame, info } = this.frameBuilder().build(seg, tcb, stack.lendFrame(maxFrameLength(seg)));
     stack.stats.tcpOut++;
     if (seg.flags & TCP_RST) stack.stats.tcpRstOut++;
     if (tcb.family === 4) {

@@ -220,6 +220,10 @@ export class ImDriver implements MiniportEdge, BindableProtocol {
   sendNetBufferLists(frame: Uint8Array, info: NblOffloadInfo | undefined): void {
     this.lower?.sendNetBufferLists(frame, info);
   }
+  /** The normal path passes frames down untouched, so the device's buffer is lent through. */
+  lendSendBuffer(length: number): Uint8Array | undefined {
+    return this.lower?.lendSendBuffer?.(length);
+  }
   receiveNetBufferLists(frame: Uint8Array, info: NblOffloadInfo | undefined): void {
     this.upper?.receiveNetBufferLists(frame, info);
   }

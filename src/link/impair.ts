@@ -347,6 +347,11 @@ export class ImpairLink implements Link {
     });
   }
 
+  /** Only when transmitted frames pass untouched: an impaired one may be held past the lend. */
+  lendTx(length: number): Uint8Array | undefined {
+    return this.closed !== undefined || this.config.direction === 'rx' ? this.inner.lendTx?.(length) : undefined;
+  }
+
   send(frame: Uint8Array, vnet?: VnetHeader): void {
     if (this.closed !== undefined || this.config.direction === 'rx') {
       this.inner.send(frame, vnet);

@@ -62,6 +62,15 @@ export interface Link {
    * event-loop turn, or when `flush` is called.
    */
   send(frame: Uint8Array, vnet?: VnetHeader): void;
+  /**
+   * Optional zero-copy transmit: a buffer of `length` bytes inside the link's own transmit
+   * queue that the caller builds its next frame in and then passes to `send` as a view starting
+   * at the buffer's first byte, which `send` then queues without copying. Valid until the next
+   * `lendTx` or `send` or the end of the event-loop turn; a link that cannot lend (or has no
+   * room) returns undefined and the caller builds in its own buffer. Wrappers that only look at
+   * a frame during `send` pass it through; wrappers that keep frames do not offer it.
+   */
+  lendTx?(length: number): Uint8Array | undefined;
   /** Writes every queued frame now. */
   flush(): void;
   /** Stops receiving, flushes, and releases the device. Idempotent. */

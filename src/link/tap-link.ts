@@ -103,6 +103,11 @@ export class TapLinkError extends Error {
   }
 }
 
+/** Whether a frame of `need` bytes (header slot included) fits the lent region [off, end). */
+function fitsLent(off: number, need: number, end: number): boolean {
+  return off + need <= end;
+}
+
 function align(n: number, to: number): number {
   return Math.ceil(n / to) * to;
 }
@@ -169,6 +174,10 @@ export class TapLink implements Link {
   #txHead = 0;
   #txTail = 0;
   #txEnd = 0;
+  // The region lent by `lendTx` (its virtio-net header slot first), or -1: [lendOff, lendEnd)
+  // is reserved, so neither other sends nor a flush reuse it until the frame built there is sent.
+  #lendOff = -1;
+  #lendEnd = 0;
   #flushQueued = false;
   #writableArmed = false;
   readonly #flushTask = (): void => {
@@ -334,40 +343,78 @@ export class TapLink implements Link {
     this.#receiver = receiver;
   }
 
+  /**
+   * Lends the transmit-ring bytes the next frame of up to `length` bytes may be built in, so
+   * that `send` of a view starting at the lent buffer's first byte queues it without a copy
+   * (the TSO path would otherwise copy every 64 KiB super-frame once more). Valid until the
+   * next `lendTx`, `send` of it, or the end of the event-loop turn; a frame that is never sent
+   * only leaves a gap until the queue is next written out. Undefined when there is no room.
+   */
+  lendTx(length: number): Uint8Array | undefined {
+    this.#lendOff = -1;
+    if (this.#closed || this.#error !== undefined || length > this.#maxFrameSize) return undefined;
+    const need = this.#hdrLen + length;
+    if (!this.#room(need)) return undefined;
+    const off = this.#txEnd;
+    this.#lendOff = off;
+    this.#txEnd = this.#lendEnd = align(off + need, 8);
+    return this.#txBytes.subarray(off + this.#hdrLen, off + need);
+  }
+
   send(frame: Uint8Array, vnet?: VnetHeader): void {
     const stats = this.stats;
     const len = frame.length;
+    const hdrLen = this.#hdrLen;
+    const lent = this.#lendOff >= 0 && frame.buffer === this.#txBytes.buffer && frame.byteOffset === this.#txBytes.byteOffset + this.#lendOff + hdrLen;
     if (this.#closed || this.#error !== undefined || len > this.#maxFrameSize) {
+      if (lent) this.#lendOff = -1;
       stats.txDropped++;
       return;
     }
-    const hdrLen = this.#hdrLen;
     // Without a virtio-net header there is no way to ask for a checksum or segmentation.
     if (hdrLen === 0 && vnet !== undefined && (vnet.flags !== 0 || vnet.gsoType !== 0)) {
+      if (lent) this.#lendOff = -1;
       stats.txDropped++;
       return;
     }
     const need = hdrLen + len;
-    if (this.#txTail === this.#txOffs.length || this.#txEnd + need > this.#txBytes.length) {
-      // Full: write what is queued now (unless the device already said EAGAIN), then compact.
-      if (!this.#writableArmed) this.flush();
-      this.#compact();
-      if (this.#txTail === this.#txOffs.length || this.#txEnd + need > this.#txBytes.length) {
+    let off: number;
+    if (lent && fitsLent(this.#lendOff, need, this.#lendEnd)) {
+      // Built in place: only the header and the queue entry are left to write.
+      off = this.#lendOff;
+      this.#lendOff = -1;
+      if (this.#txTail === this.#txOffs.length && !this.#room(0)) {
         stats.txDropped++;
         return;
       }
+      if (this.#txEnd === this.#lendEnd) this.#txEnd = align(off + need, 8);
+    } else {
+      if (!this.#room(need)) {
+        stats.txDropped++;
+        return;
+      }
+      off = this.#txEnd;
+      // A view of a lent buffer that is no longer lent still holds its bytes (set copies overlapping ranges correctly).
+      this.#txBytes.set(frame, off + hdrLen);
+      this.#txEnd = align(off + need, 8);
     }
-    const off = this.#txEnd;
     if (hdrLen !== 0) emitVnet(vnet ?? VNET_NONE, this.#txBytes, off, hdrLen);
-    this.#txBytes.set(frame, off + hdrLen);
     const i = this.#txTail++;
     this.#txOffs[i] = off;
     this.#txLens[i] = need;
-    this.#txEnd = align(off + need, 8);
     if (!this.#flushQueued) {
       this.#flushQueued = true;
       queueMicrotask(this.#flushTask);
     }
+  }
+
+  /** Room for `need` more bytes and one more frame: writes what is queued and compacts when full. */
+  #room(need: number): boolean {
+    if (this.#txTail < this.#txOffs.length && this.#txEnd + need <= this.#txBytes.length) return true;
+    // Write what is queued now (unless the device already said EAGAIN), then compact.
+    if (!this.#writableArmed) this.flush();
+    this.#compact();
+    return this.#txTail < this.#txOffs.length && this.#txEnd + need <= this.#txBytes.length;
   }
 
   flush(): void {
@@ -388,7 +435,9 @@ export class TapLink implements Link {
       return;
     }
     if (done === count) {
-      this.#txHead = this.#txTail = this.#txEnd = 0;
+      this.#txHead = this.#txTail = 0;
+      // A lent region stays where it is until its frame is sent.
+      this.#txEnd = this.#lendOff >= 0 ? this.#lendEnd : 0;
       if (this.#writableArmed) this.#setWritable(false);
     } else {
       // EAGAIN: keep the rest and let the watcher say when the device takes frames again.
@@ -403,6 +452,7 @@ export class TapLink implements Link {
     this.#closed = true;
     this.stats.txDropped += this.#txTail - this.#txHead;
     this.#txHead = this.#txTail = this.#txEnd = 0;
+    this.#lendOff = -1;
     this.#native.close(this.#handle);
   }
 
@@ -472,7 +522,8 @@ export class TapLink implements Link {
   /** Moves the unwritten backlog to the start of the arena so its free space is contiguous again. */
   #compact(): void {
     const head = this.#txHead;
-    if (head === 0) return;
+    // Moving bytes would move a lent region under the frame being built in it.
+    if (head === 0 || this.#lendOff >= 0) return;
     const tail = this.#txTail;
     if (head === tail) {
       this.#txHead = this.#txTail = this.#txEnd = 0;
@@ -496,6 +547,7 @@ export class TapLink implements Link {
     this.#error = error;
     this.stats.txDropped += this.#txTail - this.#txHead;
     this.#txHead = this.#txTail = this.#txEnd = 0;
+    this.#lendOff = -1;
     this.#onError?.(error);
   }
 

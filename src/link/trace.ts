@@ -59,6 +59,11 @@ export class TraceLink implements Link {
     });
   }
 
+  /** Recording reads the frame during `send` only, so the inner link's buffer can be lent through. */
+  lendTx(length: number): Uint8Array | undefined {
+    return this.inner.lendTx?.(length);
+  }
+
   send(frame: Uint8Array, vnet?: VnetHeader): void {
     const dropped = this.inner.stats.txDropped;
     this.inner.send(frame, vnet);

@@ -110,6 +110,9 @@ export class NdisBinding {
       sendNetBufferLists(frame: Uint8Array, info: NblOffloadInfo | undefined): void {
         miniport.sendNetBufferLists(frame, info);
       },
+      lendSendBuffer(length: number): Uint8Array | undefined {
+        return miniport.lendSendBuffer?.(length);
+      },
       chimney: chimneyDown,
     };
     this.upward = {

@@ -73,6 +73,14 @@ export interface MiniportEdge {
    * call returns; the caller may reuse its buffer.
    */
   sendNetBufferLists(frame: Uint8Array, info: NblOffloadInfo | undefined): void;
+  /**
+   * Not NDIS: the emulator's zero-copy transmit. A buffer of `length` bytes in the device's own
+   * transmit queue (`Link.lendTx`), which the caller builds its next frame in and passes to
+   * `sendNetBufferLists` as a view from the buffer's first byte; no layer below copies it again.
+   * Valid until the next lend or send; a layer that keeps or rewrites frames returns undefined,
+   * and so does a device with no room, so the caller builds in its own buffer as before.
+   */
+  lendSendBuffer?(length: number): Uint8Array | undefined;
   /** The chimney handlers this layer registered, if it offers chimney offload. */
   readonly chimneyProvider?: MiniportChimneyHandlers;
 }

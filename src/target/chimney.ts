@@ -16,7 +16,7 @@
  * host, which may call down from its handler, never re-enters an engine.
  */
 import type { TcpFramePath } from '../tcp/frame-builder.js';
-import { pathPseudoBase, TcpFrameBuilder } from '../tcp/frame-builder.js';
+import { maxFrameLength, pathPseudoBase, TcpFrameBuilder } from '../tcp/frame-builder.js';
 import { TcpConnection } from '../tcp/connection.js';
 import type { TcpOffloadSnapshot } from '../tcp/offload-state.js';
 import { TimerQueue, type TimedItem } from '../tcp/timer-queue.js';
@@ -135,6 +135,8 @@ export interface TargetChimneyOptions {
   readonly lsoMaxOffloadSize: number;
   /** Sends one frame on the wire (copied before it returns). */
   readonly send: (frame: Uint8Array, info: VnetHeader | undefined) => void;
+  /** The device's transmit buffer the next frame may be built in (`Link.lendTx`), if it lends one. */
+  readonly lend?: (length: number) => Uint8Array | undefined;
   /** Indicates one frame up the normal receive path (for held segments after an upload). */
   readonly indicateNormal: (frame: Uint8Array, info: VnetHeader | undefined) => void;
   /** The NDIS upcalls, once a chimney client is bound (undefined before). */
@@ -631,7 +633,7 @@ export class TargetChimney implements MiniportChimneyHandlers {
       this.stats.suppressedByInvalidate++;
       return;
     }
-    const { frame, info } = this.frames.build(seg, ctx.framePath);
+    const { frame, info } = this.frames.build(seg, ctx.framePath, this.o.lend?.(maxFrameLength(seg)));
     this.stats.offloadedFramesOut++;
     this.o.send(frame, info);
   }

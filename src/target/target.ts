@@ -72,6 +72,7 @@ export class OffloadTarget implements MiniportEdge, LinkReceiver {
               this.stats.sentFrames++;
               this.link.send(frame, info);
             },
+            lend: (length) => this.link.lendTx?.(length),
             indicateNormal: (frame, info) => {
               this.stats.indicatedFrames++;
               this.upper?.receiveNetBufferLists(frame, info);
@@ -90,6 +91,10 @@ export class OffloadTarget implements MiniportEdge, LinkReceiver {
   sendNetBufferLists(frame: Uint8Array, info: NblOffloadInfo | undefined): void {
     this.stats.sentFrames++;
     this.link.send(frame, info);
+  }
+
+  lendSendBuffer(length: number): Uint8Array | undefined {
+    return this.link.lendTx?.(length);
   }
 
   onFrame(frame: Uint8Array, vnet: VnetHeader | undefined): void {

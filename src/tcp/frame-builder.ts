@@ -16,7 +16,7 @@ import { ETHERNET_HEADER_LEN, ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../wire/eth
 import { IP_PROTO_TCP } from '../wire/ip-proto.js';
 import { IPV4_HEADER_LEN, emitIpv4Header, ipv4PseudoHeaderSum } from '../wire/ipv4.js';
 import { IPV6_HEADER_LEN, emitIpv6Header, ipv6PseudoHeaderSum } from '../wire/ipv6.js';
-import { TCP_CHECKSUM_OFFSET, emitTcpHeader, fillTcpChecksum } from '../wire/tcp.js';
+import { TCP_CHECKSUM_OFFSET, TCP_MAX_HEADER_LEN, emitTcpHeader, fillTcpChecksum } from '../wire/tcp.js';
 import { VNET_F_NEEDS_CSUM, VNET_GSO_NONE, VNET_GSO_TCPV4, VNET_GSO_TCPV6, type VnetHeader } from '../wire/vnet.js';
 import type { TcpSegmentOut } from './types.js';
 
@@ -63,6 +63,11 @@ export interface BuiltFrame {
   readonly ipIds: number;
 }
 
+/** The most bytes the frame for `seg` can take: Ethernet, the larger IP header, a full TCP header, the payload. */
+export function maxFrameLength(seg: TcpSegmentOut): number {
+  return ETHERNET_HEADER_LEN + IPV6_HEADER_LEN + TCP_MAX_HEADER_LEN + seg.payloadLength;
+}
+
 export class TcpFrameBuilder {
   private readonly scratch: Uint8Array;
   private readonly csumInfo4: VnetHeader = csumOnly(ETHERNET_HEADER_LEN + IPV4_HEADER_LEN);
@@ -77,9 +82,12 @@ export class TcpFrameBuilder {
     this.scratch = new Uint8Array(scratchBytes);
   }
 
-  /** Builds the frame for `seg` on `path`. */
-  build(seg: TcpSegmentOut, path: TcpFramePath): BuiltFrame {
-    const out = this.scratch;
+  /**
+   * Builds the frame for `seg` on `path`, in `into` when given (a device's lent transmit buffer
+   * of at least `maxFrameLength(seg)` bytes, so the frame is written once), else in scratch.
+   */
+  build(seg: TcpSegmentOut, path: TcpFramePath, into?: Uint8Array): BuiltFrame {
+    const out = into ?? this.scratch;
     const family = path.family;
     const tcpOff = ETHERNET_HEADER_LEN + (family === 4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN);
     const headerLen = emitTcpHeader(seg, out, tcpOff);
