@@ -5,6 +5,7 @@
 export { HostStack } from './host/stack.js';
 export type { HostStackOptions, HostInterfaceConfig } from './host/config.js';
 export { TcpSocket, type TcpSocketOptions, type AddressInfo } from './host/socket.js';
+export { stableBuffer } from './tcp/stable-bytes.js';
 export { TcpServer, type TcpServerOptions } from './host/server.js';
 export { OffloadTarget } from './target/target.js';
 export { bindProtocol, NdisBinding } from './ndis/binding.js';

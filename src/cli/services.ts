@@ -17,6 +17,7 @@ import type { HostStack } from '../host/stack.js';
 import type { TcpServer } from '../host/server.js';
 import type { TcpSocket } from '../host/socket.js';
 import { UserError } from './errors.js';
+import { stableBuffer } from '../tcp/stable-bytes.js';
 
 export type ServiceKind = 'echo' | 'discard' | 'chargen' | 'http';
 export const SERVICE_KINDS: readonly ServiceKind[] = ['echo', 'discard', 'chargen', 'http'];
@@ -55,8 +56,12 @@ function buildCycle(): Buffer {
   return out;
 }
 
-/** A block of several cycles, so large writes need few copies. */
-const BLOCK = Buffer.concat(Array.from({ length: Math.ceil((256 * 1024) / CYCLE.length) }, () => CYCLE));
+/**
+ * A block of several cycles, so large writes need few copies. It never changes, so it is
+ * marked stable: the stack queues views of it by reference, as a file server's sendfile(2)
+ * sends the page cache.
+ */
+const BLOCK = stableBuffer(Buffer.concat(Array.from({ length: Math.ceil((256 * 1024) / CYCLE.length) }, () => CYCLE)));
 
 /** Bytes [offset, offset + length) of the endless pattern. */
 export function patternBytes(offset: number, length: number): Buffer {

@@ -89,7 +89,8 @@ export interface ConnectionIo {
   readonly state: TcpState;
   readonly readableLength: number;
   readonly sendQueueLength: number;
-  write(data: Uint8Array): void;
+  /** Queues `data`; `stable`: it lies in memory marked by `stableBuffer`, so no copy is needed. */
+  write(data: Uint8Array, stable?: boolean): void;
   read(max?: number): Uint8Array | undefined;
   shutdown(): void;
   abort(): void;
@@ -553,9 +554,10 @@ export class OffloadedConnection implements ConnectionIo {
     return this.outstanding + waiting;
   }
 
-  write(data: Uint8Array): void {
-    // A copy: the socket completes the write callback long before the target completes the send.
-    const copy = data.slice();
+  write(data: Uint8Array, stable = false): void {
+    // A copy: the socket completes the write callback long before the target completes the
+    // send. Stable memory never changes, so it is posted as it is.
+    const copy = stable ? data : data.slice();
     if (this.mode !== 'offloaded' || this.abortRequested) {
       this.waitingWrites.push(copy);
       return;

@@ -10,6 +10,7 @@ import { Duplex } from 'node:stream';
 import { constants as osConstants } from 'node:os';
 import type { TcpEvent, TcpErrorCode, TcpInfo } from '../tcp/types.js';
 import type { TimerHandle } from '../wire/clock.js';
+import { isStable } from '../tcp/stable-bytes.js';
 import type { TcpServer } from './server.js';
 import type { HostTcb, TcpLayer } from './tcp-layer.js';
 
@@ -216,7 +217,8 @@ export class TcpSocket extends Duplex {
   // ---- Duplex implementation ----
 
   /**
-   * The engine copies `chunk` into its send queue, so the callback may come before the bytes
+   * The engine copies `chunk` into its send queue (unless it lies in memory marked by
+   * `stableBuffer`, which never changes and is queued by reference), so the callback may come before the bytes
    * are acknowledged and the application may then reuse the buffer, as with node:net (issue 9,
    * defect 3: a queue that kept the buffer retransmitted what the application wrote into it
    * later). Completing only on acknowledgement, as TcpOffloadSend does (chimney reference
@@ -229,7 +231,7 @@ export class TcpSocket extends Duplex {
       callback(errnoError('EPIPE', this.tcb));
       return;
     }
-    this.layer.withIo(this.tcb, (e) => e.write(chunk));
+    this.layer.withIo(this.tcb, (e) => e.write(chunk, isStable(chunk)));
     this.written += chunk.length;
     this.touch();
     this.admit(callback);
@@ -242,7 +244,7 @@ export class TcpSocket extends Duplex {
     }
     this.layer.withIo(this.tcb, (e) => {
       for (const c of chunks) {
-        e.write(c.chunk);
+        e.write(c.chunk, isStable(c.chunk));
         this.written += c.chunk.length;
       }
     });

@@ -642,13 +642,18 @@ export class TcpConnection {
     return this.receiveQueue.length;
   }
 
-  /** Appends a copy of `data` to the send queue: the caller may reuse its buffer as soon as this returns. */
-  write(data: Uint8Array): void {
+  /**
+   * Appends a copy of `data` to the send queue: the caller may reuse its buffer as soon as this
+   * returns. With `stable`, `data` lies in memory marked by `stableBuffer` and is queued by
+   * reference instead.
+   */
+  write(data: Uint8Array, stable = false): void {
     this.checkAttached('write');
     if (this.finQueued || !this.canWrite()) {
       throw Object.assign(new Error(`write in state ${this._state}${this.finQueued ? ' after shutdown' : ''}`), { code: 'EPIPE' });
     }
-    this.sendQueue.push(data);
+    if (stable) this.sendQueue.pushStable(data);
+    else this.sendQueue.push(data);
   }
 
   /**

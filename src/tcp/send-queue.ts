@@ -14,12 +14,16 @@
  * copy is one memcpy per byte, small beside the per-segment work, and it makes the queued
  * data the stack's own, which is what an offload hands over as SendData (§4.1.4).
  *
+ * Stable memory (`stableBuffer`, which the application promises never to change) is the one
+ * exception: `pushStable` queues it by reference, as sendfile(2) sends the page cache.
+ *
  * Chunk sizes follow the flow as the receive queue's do: 4 KiB first, doubling with every
  * chunk filled, up to 64 KiB; a large write goes into full-size chunks at once. A drained
  * queue (everything acknowledged) lets its chunks go, so an idle connection holds no send
  * memory.
  */
 import type { ChunkAllocator } from './receive-queue.js';
+import { isStable } from './stable-bytes.js';
 
 const CHUNK_SIZE = 64 * 1024;
 /** Full-size chunks kept for reuse while streaming. */
@@ -95,6 +99,25 @@ export class SendQueue {
     }
   }
 
+  /**
+   * Appends `data` by reference, without a copy: its memory is marked stable (`stableBuffer`),
+   * so its bytes are still the written ones whenever a segment is cut or retransmitted from it.
+   * It becomes a chunk of its own and is never reused as a spare.
+   */
+  pushStable(data: Uint8Array): void {
+    if (data.length === 0) return;
+    const chunks = this.chunks;
+    const last = chunks.length - 1;
+    if (last >= this.head) {
+      // Every chunk but the last is full: the partly filled tail shrinks to its filled part.
+      const tail = chunks[last] as Uint8Array;
+      if (this.writePos < tail.length) chunks[last] = tail.subarray(0, this.writePos);
+    }
+    chunks.push(data);
+    this.writePos = data.length;
+    this.total += data.length;
+  }
+
   /** Drops the first `n` bytes (newly acknowledged), releasing chunks that are wholly acknowledged. */
   consume(n: number): void {
     if (n <= 0) return;
@@ -115,7 +138,8 @@ export class SendQueue {
       this.headAbs += c.length;
       chunks[this.head] = EMPTY;
       this.head++;
-      if (c.length === CHUNK_SIZE && this.spares.length < MAX_SPARES && !this.exported) this.spares.push(c);
+      // Only the queue's own chunks are reused: a stable one is the application's memory.
+      if (c.length === CHUNK_SIZE && this.spares.length < MAX_SPARES && !this.exported && !isStable(c)) this.spares.push(c);
     }
     this.headOffset = left;
     if (this.head >= 64 && this.head * 2 >= chunks.length) {
