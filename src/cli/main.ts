@@ -13,7 +13,7 @@ import { type Emulator, type EmulatorOptions, startEmulator } from './emulator.j
 import { UserError } from './errors.js';
 import { createLogger, type LogFormat, type Logger } from './log.js';
 import type { OffloadPolicy } from '../host/offload.js';
-import { parseImSpec } from '../im/im-driver.js';
+import { parseImList } from '../im/im-driver.js';
 import { controlRequest, defaultControlPath, startControlServer, type ControlServer } from './control.js';
 import { parseServiceSpec, startService, type RunningService, type ServiceSpec } from './services.js';
 
@@ -84,24 +84,13 @@ function emulatorOptions(flags: NetworkFlags): EmulatorOptions {
   };
 }
 
-/**
- * Parses --im: `passthrough,passthrough,block` or a list ending in `fault:k=v,k=v` (the fault
- * SPEC's own commas belong to it). Each entry is checked by parseImSpec.
- */
+/** Parses --im (src/im/im-driver.ts parseImList) into commander's argument error. */
 function imList(value: string): string[] {
-  const at = value.indexOf('fault');
-  const head = at < 0 ? value : value.slice(0, at);
-  const out = head.split(',').filter((s) => s !== '');
-  if (at >= 0) out.push(value.slice(at));
-  for (const s of out) {
-    try {
-      parseImSpec(s);
-    } catch (error) {
-      throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
-    }
+  try {
+    return parseImList(value);
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
   }
-  if (out.length === 0 || out.length > 64) throw new InvalidArgumentError('give 1 to 64 drivers');
-  return out;
 }
 
 /** Parses --offload: never | handshake | manual | after:BYTES. */

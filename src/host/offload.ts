@@ -370,6 +370,28 @@ export class OffloadManager implements ProtocolChimneyHandlers {
     for (const c of this.host.connections()) this.upload(c, 'stop');
   }
 
+  /**
+   * Stops offloading and uploads every connection, then waits until the terminates (and any
+   * initiate still in flight, whose connection is uploaded as soon as it lands) have completed
+   * and no neighbor or path object is left offloaded: after it every layer below, intermediate
+   * drivers included, holds no state of this host. True when that happened within `timeoutMs`.
+   */
+  async drain(timeoutMs = 2000): Promise<boolean> {
+    this.stop();
+    const deadline = this.host.scheduler.now() + timeoutMs;
+    for (;;) {
+      let busy = this.neighbors.size > 0 || this.paths.size > 0;
+      for (const c of this.host.connections()) {
+        if (c.offload === undefined) continue;
+        busy = true;
+        if (c.offload.mode === 'offloaded') this.upload(c, 'stop');
+      }
+      if (!busy) return true;
+      if (this.host.scheduler.now() >= deadline) return false;
+      await new Promise<void>((resolve) => this.host.scheduler.setTimer(resolve, 1));
+    }
+  }
+
   // ---- completions ------------------------------------------------------------------------
 
   InitiateOffloadCompleteHandler(list: NDIS_PROTOCOL_OFFLOAD_BLOCK_LIST): void {

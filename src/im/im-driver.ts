@@ -138,6 +138,34 @@ export function parseImSpec(spec: string): { kind: ImDriverKind; fault?: ImFault
   throw new ImSpecError(`'${spec}' is not passthrough, block or fault:SPEC`);
 }
 
+/** The most drivers an `--im` list may stack. */
+export const MAX_IM_DRIVERS = 64;
+
+/**
+ * Parses an `--im` list, top first: `passthrough,passthrough,block`, or a list ending in
+ * `fault:k=v,k=v` (the fault SPEC's own commas belong to it, so it must be last). Every entry
+ * is checked by parseImSpec; 1 to MAX_IM_DRIVERS entries.
+ */
+export function parseImList(value: string): string[] {
+  const parts = value.split(',');
+  const at = parts.findIndex((p) => p === 'fault' || p.startsWith('fault:'));
+  const head = at < 0 ? parts : parts.slice(0, at);
+  const out: string[] = [];
+  for (const p of head) {
+    if (p === '') throw new ImSpecError(`empty entry in '${value}'`);
+    out.push(p);
+  }
+  if (at >= 0) {
+    const tail = parts.slice(at + 1);
+    const kind = tail.find((p) => p !== '' && !p.includes('='));
+    if (kind !== undefined) throw new ImSpecError(`'${kind}' follows fault:SPEC; a fault driver must be last (its SPEC's commas belong to it)`);
+    out.push(parts.slice(at).join(','));
+  }
+  for (const s of out) parseImSpec(s);
+  if (out.length > MAX_IM_DRIVERS) throw new ImSpecError(`${out.length} drivers; at most ${MAX_IM_DRIVERS}`);
+  return out;
+}
+
 export class ImSpecError extends Error {
   override readonly name = 'ImSpecError';
 }
